@@ -1,0 +1,28 @@
+import type { JsonPatchOp, RuleAction, Stage } from '../rules/types.ts';
+import type { Operation } from './types.ts';
+
+export type DecisionKind = 'allow' | 'deny' | 'patch';
+
+export interface AuditFinding {
+  rule: string;
+  action: Exclude<RuleAction, 'off'>;
+  path: string;
+  message: string;
+}
+
+/** One admission decision, as written to the audit log (the server adds `time` and `durationMs`). */
+export interface AuditRecord {
+  uid: string;
+  endpoint: Stage;
+  operation: Operation;
+  dryRun: boolean;
+  group: string;
+  version: string;
+  kind: string;
+  namespace: string | null;
+  name: string | null;
+  user: string | null;
+  decision: DecisionKind;
+  findings: AuditFinding[];
+  patch: JsonPatchOp[];
+}

@@ -1,0 +1,87 @@
+import type { ClusterState } from '../cluster/types.ts';
+import type { Config } from '../config/types.ts';
+import type { RuleRegistry } from '../rules/registry.ts';
+import type { Stage } from '../rules/types.ts';
+import type { AuditRecord, DecisionKind } from './audit-record.ts';
+import { evaluate, findingText, type Evaluation } from './evaluate.ts';
+import type { AdmissionRequest, AdmissionResponse } from './types.ts';
+
+export type Admit = (stage: Stage, request: AdmissionRequest) => { response: AdmissionResponse; audit: AuditRecord };
+
+export interface AdmitDeps {
+  registry: RuleRegistry;
+  config: Config;
+  cluster: Pick<ClusterState, 'snapshot'>;
+}
+
+/** Requests clusterip-guard never judges: exempt namespaces, users and groups. */
+function isExempt(request: AdmissionRequest, config: Config): boolean {
+  const { namespaces, usernames, groups } = config.exemptions;
+  if (request.namespace !== undefined && namespaces.includes(request.namespace)) return true;
+  const user = request.userInfo;
+  if (user?.username !== undefined && usernames.includes(user.username)) return true;
+  return (user?.groups ?? []).some((g) => groups.includes(g));
+}
+
+function buildResponse(uid: string, stage: Stage, ev: Evaluation | null): AdmissionResponse {
+  if (ev === null || ev.findings.length === 0) return { uid, allowed: true };
+  const response: AdmissionResponse = { uid, allowed: !ev.denied };
+  const denials = ev.findings.filter((f) => f.action === 'enforce');
+  const warnings = ev.findings.filter((f) => f.action === 'warn' || f.action === 'patch').map(findingText);
+  if (ev.denied) response.status = { code: 403, reason: 'Forbidden', message: denials.map(findingText).join('\n') };
+  if (warnings.length > 0) response.warnings = warnings;
+  const annotations: Record<string, string> = {};
+  for (const f of ev.findings) {
+    const list = annotations[f.rule] ? (JSON.parse(annotations[f.rule]!) as unknown[]) : [];
+    list.push({ action: f.action, path: f.path, message: f.message });
+    annotations[f.rule] = JSON.stringify(list);
+  }
+  response.auditAnnotations = annotations;
+  if (stage === 'mutate' && !ev.denied && ev.patch.length > 0) {
+    response.patchType = 'JSONPatch';
+    response.patch = Buffer.from(JSON.stringify(ev.patch)).toString('base64');
+  }
+  return response;
+}
+
+/**
+ * The admission decision for one AdmissionRequest: pure and synchronous. Kinds without rules,
+ * DELETE/CONNECT and exempt requests are allowed untouched.
+ */
+export function createAdmit(deps: AdmitDeps): Admit {
+  const { registry, config } = deps;
+  return (stage, request) => {
+    const { group, version, kind } = request.kind;
+    let ev: Evaluation | null = null;
+    const judged =
+      (request.operation === 'CREATE' || request.operation === 'UPDATE') &&
+      request.object != null &&
+      registry.forKind(stage, group, kind).length > 0 &&
+      !isExempt(request, config);
+    if (judged) {
+      ev = evaluate(
+        stage,
+        { group, kind, operation: request.operation, object: request.object!, oldObject: request.oldObject ?? null },
+        { registry, config, cluster: deps.cluster.snapshot() },
+      );
+    }
+    const response = buildResponse(request.uid, stage, ev);
+    const decision: DecisionKind = ev?.denied ? 'deny' : response.patch !== undefined ? 'patch' : 'allow';
+    const audit: AuditRecord = {
+      uid: request.uid,
+      endpoint: stage,
+      operation: request.operation,
+      dryRun: request.dryRun === true,
+      group,
+      version,
+      kind,
+      namespace: request.namespace ?? request.object?.metadata?.namespace ?? null,
+      name: request.name ?? request.object?.metadata?.name ?? null,
+      user: request.userInfo?.username ?? null,
+      decision,
+      findings: ev?.findings ?? [],
+      patch: decision === 'patch' ? ev!.patch : [],
+    };
+    return { response, audit };
+  };
+}

@@ -1,0 +1,37 @@
+import type { KubeObject } from '../admission/types.ts';
+
+/**
+ * What the rules know about the cluster: an immutable snapshot, replaced whole when the
+ * cache changes. Built from informers (serve), from manifest files (check) or from the
+ * static `network` config alone.
+ */
+export interface ClusterSnapshot {
+  /** Where the facts came from; `static` means only the config's `network` section. */
+  readonly source: 'cluster' | 'manifests' | 'static';
+  /** Calico IPPools (`spec.cidr`, `spec.disabled`); empty = use config `network.podCIDRs`. */
+  readonly ipPools: readonly KubeObject[];
+  /** The BGPConfiguration named `default`, or null = use config `network.advertisedServiceCIDRs`. */
+  readonly bgpConfiguration: KubeObject | null;
+  readonly hostEndpoints: readonly KubeObject[];
+  /** GlobalNetworkPolicies already stored (one API group's view; names are unique). */
+  readonly globalNetworkPolicies: readonly KubeObject[];
+  /** Services that are exposed (per config `exposure`). */
+  readonly exposedServices: readonly KubeObject[];
+}
+
+export const EMPTY_SNAPSHOT: ClusterSnapshot = Object.freeze({
+  source: 'static',
+  ipPools: [],
+  bgpConfiguration: null,
+  hostEndpoints: [],
+  globalNetworkPolicies: [],
+  exposedServices: [],
+});
+
+/** Supplies the current snapshot; the server asks once per request. */
+export interface ClusterState {
+  snapshot(): ClusterSnapshot;
+  /** True once the first list of every served resource completed, or the static fallback is in use. */
+  ready(): boolean;
+  close(): Promise<void>;
+}

@@ -1,0 +1,22 @@
+import type { Config } from './types.ts';
+
+/**
+ * Built-in defaults. A config file is merged over these: objects merge key by key,
+ * lists and scalars replace. `clusterip-guard check --print-default-config` prints them.
+ */
+export const DEFAULT_CONFIG: Config = {
+  exposure: {
+    label: 'clusterip-guard.io/exposed',
+    selector: null,
+    namespaces: [],
+  },
+  network: {
+    podCIDRs: ['192.168.0.0/16'], // Calico's default IPPool
+    serviceClusterIPRanges: ['10.96.0.0/12'], // kube-apiserver's default --service-cluster-ip-range
+    advertisedServiceCIDRs: [], // unknown until configured or read from the BGPConfiguration
+    hostEndpointSelector: "k8s-role == 'node'", // the label the Calico guide uses
+    nodePortRange: '30000:32767', // kube-apiserver's default --service-node-port-range
+  },
+  rules: {},
+  exemptions: { namespaces: [], usernames: [], groups: [] },
+};

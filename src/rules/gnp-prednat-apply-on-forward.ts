@@ -1,0 +1,35 @@
+/**
+ * gnp-prednat-apply-on-forward — `preDNAT: true` (or `doNotTrack: true`) needs
+ * `applyOnForward: true`.
+ *
+ * Calico rejects the combination ("ApplyOnForward must be true if either PreDNAT or DoNotTrack
+ * is true"), and writes to crd.projectcalico.org/v1 skip that check, leaving a policy Felix
+ * drops. At /mutate the patch action sets `spec.applyOnForward: true`; at /validate a policy
+ * that still lacks it (no mutating webhook, or the action is enforce) is reported.
+ */
+import { setValue } from '../admission/json-patch.ts';
+import type { Rule } from './types.ts';
+import { gnpView } from './support/gnp.ts';
+import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
+
+export const gnpPreDNATApplyOnForward: Rule = {
+  id: 'gnp-prednat-apply-on-forward',
+  kinds: GLOBAL_NETWORK_POLICY,
+  stages: ['mutate', 'validate'],
+  defaultAction: 'patch',
+  doc: 'A preDNAT (or doNotTrack) GlobalNetworkPolicy must set applyOnForward: true; Calico rejects it otherwise. Patched in at /mutate.',
+  check({ object, stage }) {
+    const gnp = gnpView(object);
+    if (gnp.applyOnForward || !(gnp.preDNAT || gnp.doNotTrack)) return [];
+    const flag = gnp.preDNAT ? 'preDNAT' : 'doNotTrack';
+    return [
+      {
+        path: 'spec.applyOnForward',
+        message:
+          `GlobalNetworkPolicy "${gnp.name}" sets ${flag}: true without applyOnForward: true; Calico rejects that combination (Felix drops the policy when it arrives through crd.projectcalico.org). ` +
+          'Fix: set spec.applyOnForward: true.',
+        ...(stage === 'mutate' ? { patch: setValue(object, ['spec', 'applyOnForward'], true) } : {}),
+      },
+    ];
+  },
+};

@@ -1,0 +1,166 @@
+/**
+ * gnp-schema — a GlobalNetworkPolicy must be one Calico can parse.
+ *
+ * Writes to crd.projectcalico.org/v1 skip Calico's validation, and Felix silently drops a
+ * policy it cannot parse; this rule gives the author the error instead. Checked: unknown
+ * fields, types (1–2 of Ingress/Egress), actions, protocols, ICMP, ports and port ranges
+ * (and that ports come with TCP/UDP/SCTP), nets/notNets (valid IP or CIDR, one IP version per
+ * rule), selector syntax in every selector field, services not combined with other matchers.
+ * At /mutate a policy with schema errors is not patched: it will be denied at /validate.
+ */
+import { Ajv, type ErrorObject } from 'ajv';
+import { isCidr } from '../config/cidr-format.ts';
+import { describeSchemaError, type PathMessage } from '../kube/field-path.ts';
+import { parseSelectorCached, SelectorSyntaxError } from '../calico/selector/index.ts';
+import type { Finding, Rule } from './types.ts';
+import { parseCidrCached } from './support/cidr.ts';
+import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
+import { GNP_SCHEMA } from './support/gnp-json-schema.ts';
+
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
+ajv.addFormat('cidr', { type: 'string', validate: isCidr });
+const validateGnp = ajv.compile(GNP_SCHEMA);
+
+const PORT_PROTOCOLS = new Set(['tcp', 'udp', 'sctp', '6', '17', '132']);
+const ICMP_PROTOCOLS = new Set(['icmp', 'icmpv6', '1', '58']);
+
+function schemaFindings(errors: readonly ErrorObject[]): PathMessage[] {
+  // anyOf branches (protocol, port) produce one error per branch: report the anyOf once.
+  const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  const out: PathMessage[] = [];
+  for (const e of errors) {
+    if (e.keyword !== 'anyOf' && anyOfPaths.has(e.instancePath)) continue;
+    let { path, message } = describeSchemaError(e);
+    if (e.keyword === 'anyOf') {
+      message = /[Pp]rotocol/.test(e.schemaPath)
+        ? `${JSON.stringify(e.data)} must be TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a protocol number 1-255`
+        : `${JSON.stringify(e.data)} must be a port number 1-65535, a range "min:max" or a port name`;
+    }
+    if (e.keyword === 'format' && typeof e.data === 'string') {
+      message = `"${e.data}" is not an IP address or CIDR`;
+      if (/\s/.test(e.data.trim())) message += ' (text after the address? YAML comments need "#")';
+    }
+    if (e.keyword === 'enum' && /\/types\/\d+$/.test(e.instancePath) && typeof e.data === 'object' && e.data !== null) {
+      message += ' but found a rule object: the rules are nested under "types" (is the "ingress:" key missing?)';
+    }
+    out.push({ path, message });
+  }
+  return out;
+}
+
+function selectorError(path: string, value: unknown): PathMessage | null {
+  if (typeof value !== 'string') return null;
+  try {
+    parseSelectorCached(value);
+    return null;
+  } catch (err) {
+    if (err instanceof SelectorSyntaxError) return { path, message: err.message };
+    throw err;
+  }
+}
+
+function portRangeErrors(path: string, ports: unknown): PathMessage[] {
+  if (!Array.isArray(ports)) return [];
+  const out: PathMessage[] = [];
+  ports.forEach((p, i) => {
+    const m = typeof p === 'string' ? /^(\d+):(\d+)$/.exec(p) : null;
+    const single = typeof p === 'string' && /^\d+$/.test(p) ? Number(p) : null;
+    if (m) {
+      const min = Number(m[1]);
+      const max = Number(m[2]);
+      if (min < 1 || max > 65535 || min > max) out.push({ path: `${path}[${i}]`, message: `port range "${p}" must be min:max with 1 <= min <= max <= 65535` });
+    } else if (single !== null && (single < 1 || single > 65535)) {
+      out.push({ path: `${path}[${i}]`, message: `port ${p} must be between 1 and 65535` });
+    }
+  });
+  return out;
+}
+
+type Obj = Record<string, unknown>;
+const asObj = (v: unknown): Obj | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : null);
+const nonEmpty = (v: unknown): boolean => Array.isArray(v) && v.length > 0;
+
+/** Checks that need more than the schema, for one rule at `path`. */
+function ruleErrors(path: string, rule: Obj): PathMessage[] {
+  const out: PathMessage[] = [];
+  const protocol = rule['protocol'] === undefined ? undefined : String(rule['protocol']).toLowerCase();
+  const versions = new Set<string>();
+  for (const side of ['source', 'destination'] as const) {
+    const entity = asObj(rule[side]);
+    if (entity === null) continue;
+    const at = `${path}.${side}`;
+    for (const field of ['selector', 'notSelector', 'namespaceSelector'] as const) {
+      const e = selectorError(`${at}.${field}`, entity[field]);
+      if (e) out.push(e);
+    }
+    const sa = asObj(entity['serviceAccounts']);
+    if (sa) {
+      const e = selectorError(`${at}.serviceAccounts.selector`, sa['selector']);
+      if (e) out.push(e);
+    }
+    for (const field of ['ports', 'notPorts'] as const) {
+      out.push(...portRangeErrors(`${at}.${field}`, entity[field]));
+      if (nonEmpty(entity[field]) && (protocol === undefined || !PORT_PROTOCOLS.has(protocol))) {
+        out.push({
+          path: `${at}.${field}`,
+          message: `${field} need protocol TCP, UDP or SCTP, but protocol is ${protocol === undefined ? 'not set' : JSON.stringify(rule['protocol'])}; Calico rejects the policy. Fix: set protocol on this rule (one rule per protocol)`,
+        });
+      }
+    }
+    for (const field of ['nets', 'notNets'] as const) {
+      const nets = entity[field];
+      if (!Array.isArray(nets)) continue;
+      for (const n of nets) {
+        const cidr = typeof n === 'string' ? parseCidrCached(n) : null;
+        if (cidr) versions.add(cidr[0].kind());
+      }
+    }
+    if (asObj(entity['services']) && ['nets', 'notNets', 'selector', 'notSelector', 'ports', 'notPorts'].some((f) => entity[f] !== undefined)) {
+      out.push({ path: `${at}.services`, message: 'services cannot be combined with nets, selectors or ports in the same entity; Calico rejects the policy' });
+    }
+  }
+  if (versions.size > 1) out.push({ path, message: 'rule mixes IPv4 and IPv6 nets; Calico accepts one IP version per rule. Fix: split it into an IPv4 rule and an IPv6 rule' });
+  const ipVersion = rule['ipVersion'];
+  if ((ipVersion === 4 || ipVersion === 6) && versions.size === 1 && !versions.has(ipVersion === 4 ? 'ipv4' : 'ipv6')) {
+    out.push({ path: `${path}.ipVersion`, message: `ipVersion ${ipVersion} does not match the rule's nets` });
+  }
+  for (const field of ['icmp', 'notICMP'] as const) {
+    if (rule[field] !== undefined && (protocol === undefined || !ICMP_PROTOCOLS.has(protocol))) {
+      out.push({ path: `${path}.${field}`, message: `${field} needs protocol ICMP or ICMPv6` });
+    }
+  }
+  return out;
+}
+
+export const gnpSchema: Rule = {
+  id: 'gnp-schema',
+  kinds: GLOBAL_NETWORK_POLICY,
+  stages: ['validate'],
+  defaultAction: 'enforce',
+  gatesPatches: true,
+  doc: 'A GlobalNetworkPolicy must be valid for Calico (fields, types, actions, protocols, ports, nets, selectors). crd.projectcalico.org/v1 writes skip Calico validation and Felix silently drops policies it cannot parse.',
+  check({ object }) {
+    const problems: PathMessage[] = [];
+    if (!validateGnp(object)) problems.push(...schemaFindings(validateGnp.errors ?? []));
+    const spec = asObj(object.spec) ?? {};
+    for (const field of ['selector', 'namespaceSelector', 'serviceAccountSelector'] as const) {
+      const e = selectorError(`spec.${field}`, spec[field]);
+      if (e) problems.push(e);
+    }
+    for (const dir of ['ingress', 'egress'] as const) {
+      const rules = spec[dir];
+      if (!Array.isArray(rules)) continue;
+      rules.forEach((r, i) => {
+        const rule = asObj(r);
+        if (rule) problems.push(...ruleErrors(`spec.${dir}[${i}]`, rule));
+      });
+    }
+    const name = object.metadata?.name ?? '<unnamed>';
+    return problems.map(({ path, message }, i): Finding => ({
+      path,
+      message:
+        `GlobalNetworkPolicy "${name}" is invalid at ${path}: ${message}` +
+        (i === problems.length - 1 ? ' (Calico rejects such a policy, or Felix silently drops it; fix the field and apply again)' : ''),
+    }));
+  },
+};

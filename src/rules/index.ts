@@ -1,0 +1,29 @@
+import { createRegistry } from './registry.ts';
+import type { Rule } from './types.ts';
+import { gnpClusterIPNeedsPreDNAT } from './gnp-cluster-ip-needs-prednat.ts';
+import { gnpPreDNATApplyOnForward } from './gnp-prednat-apply-on-forward.ts';
+import { gnpPreDNATDoNotTrack } from './gnp-prednat-do-not-track.ts';
+import { gnpPreDNATIngressOnly } from './gnp-prednat-ingress-only.ts';
+import { gnpSchema } from './gnp-schema.ts';
+import { hostEndpointExpectedIPs } from './hostendpoint-expected-ips.ts';
+import { serviceClusterIPAdvertised } from './service-cluster-ip-advertised.ts';
+import { serviceClusterIPPinned } from './service-cluster-ip-pinned.ts';
+import { serviceExposedHeadless } from './service-exposed-headless.ts';
+
+/**
+ * Every rule, in evaluation order. Order matters for patches: a rule sees the object with the
+ * patches of the rules before it applied (preDNAT patched in → then applyOnForward and types).
+ */
+export const ALL_RULES: readonly Rule[] = [
+  serviceExposedHeadless,
+  serviceClusterIPPinned,
+  serviceClusterIPAdvertised,
+  gnpSchema,
+  gnpClusterIPNeedsPreDNAT,
+  gnpPreDNATApplyOnForward,
+  gnpPreDNATIngressOnly,
+  gnpPreDNATDoNotTrack,
+  hostEndpointExpectedIPs,
+];
+
+export const defaultRegistry = () => createRegistry(ALL_RULES);

@@ -1,0 +1,30 @@
+import { parseSelectorCached } from '../../calico/selector/index.ts';
+import type { RuleContext } from '../types.ts';
+import type { GnpView } from './gnp.ts';
+
+function canonical(selector: string): string | null {
+  try {
+    return parseSelectorCached(selector).toString();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether a policy applies to host endpoints: its selector matches a HostEndpoint known to
+ * the cluster state, or — with no HostEndpoints known (static config, a CI check of a policy
+ * alone) — it is the configured `network.hostEndpointSelector` (compared after parsing, so
+ * quoting and spacing do not matter).
+ */
+export function selectsHostEndpoints(gnp: GnpView, { cluster, config }: Pick<RuleContext, 'cluster' | 'config'>): boolean {
+  let selector;
+  try {
+    selector = parseSelectorCached(gnp.selector);
+  } catch {
+    return false; // gnp-schema reports it
+  }
+  if (cluster.hostEndpoints.length > 0) {
+    return cluster.hostEndpoints.some((hep) => selector.matches(hep.metadata?.labels ?? {}));
+  }
+  return selector.toString() === canonical(config.network.hostEndpointSelector);
+}

@@ -1,0 +1,66 @@
+import type { Config } from '../config/types.ts';
+import type { ClusterSnapshot } from '../cluster/types.ts';
+import type { KubeObject, Operation } from '../admission/types.ts';
+
+/**
+ * What happens to a rule's findings.
+ * - enforce: deny the request
+ * - warn:    AdmissionResponse `warnings` (kubectl prints them)
+ * - audit:   only the audit log and `auditAnnotations`
+ * - patch:   apply the finding's patch and say so in a warning; findings without a patch deny
+ * - off:     the rule does not run
+ */
+export type RuleAction = 'enforce' | 'warn' | 'audit' | 'patch' | 'off';
+export const RULE_ACTIONS: readonly RuleAction[] = ['enforce', 'warn', 'audit', 'patch', 'off'];
+
+/** `mutate` rules see the object as submitted; `validate` rules see it after defaulting and allocation. */
+export type Stage = 'mutate' | 'validate';
+
+/** A group/kind a rule applies to; versions do not matter (matchPolicy: Equivalent). */
+export interface KindRef {
+  readonly group: string;
+  readonly kind: string;
+}
+
+/** RFC 6902 operation; `path` is a JSON pointer. */
+export interface JsonPatchOp {
+  readonly op: 'add' | 'replace' | 'remove';
+  readonly path: string;
+  readonly value?: unknown;
+}
+
+/** One problem a rule found. */
+export interface Finding {
+  /** What is wrong, what it breaks and the exact fix. No rule ID prefix: the engine adds it. */
+  readonly message: string;
+  /** Field path in kubectl style, e.g. `spec.ingress[0].destination.nets[0]`. */
+  readonly path: string;
+  /** Operations that fix the finding; only patch rules at the mutate stage set it. */
+  readonly patch?: readonly JsonPatchOp[];
+}
+
+/** Everything a rule may look at. Rules do no I/O. */
+export interface RuleContext {
+  readonly stage: Stage;
+  readonly operation: Operation;
+  readonly object: KubeObject;
+  /** The stored object on UPDATE, else null. */
+  readonly oldObject: KubeObject | null;
+  readonly config: Config;
+  readonly cluster: ClusterSnapshot;
+}
+
+export interface Rule {
+  readonly id: string;
+  readonly kinds: readonly KindRef[];
+  readonly stages: readonly Stage[];
+  readonly defaultAction: Exclude<RuleAction, 'off'>;
+  /** One paragraph for the README and `--list-rules`. */
+  readonly doc: string;
+  /**
+   * At /mutate, when this rule finds anything the object is not patched at all (patching an
+   * object that will be denied as invalid only hides the real error).
+   */
+  readonly gatesPatches?: boolean;
+  check(ctx: RuleContext): readonly Finding[];
+}
