@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Ajv, type ErrorObject } from 'ajv';
 import YAML from 'yaml';
+import { parseSelector } from '../calico/selector/index.ts';
 import { GuardError } from '../errors.ts';
 import { describeSchemaError } from '../kube/field-path.ts';
 import { isCidr } from './cidr-format.ts';
@@ -43,7 +44,22 @@ export function resolveConfig(document: unknown, source = 'config'): Config {
     throw new GuardError('CIG_ERR_CONFIG_INVALID', `${source} is invalid:\n  ${lines.join('\n  ')}`);
   }
   const config = merge(structuredClone(DEFAULT_CONFIG), doc) as Config;
+  const problems = semanticErrors(config);
+  if (problems.length > 0) throw new GuardError('CIG_ERR_CONFIG_INVALID', `${source} is invalid:\n  ${problems.join('\n  ')}`);
   return deepFreeze(config);
+}
+
+/** Checks a schema cannot express: the selector parses, the port range is ordered. */
+function semanticErrors(config: Config): string[] {
+  const out: string[] = [];
+  try {
+    parseSelector(config.network.hostEndpointSelector);
+  } catch (err) {
+    out.push(`network.hostEndpointSelector: ${(err as Error).message}`);
+  }
+  const [min, max] = config.network.nodePortRange.split(':').map(Number) as [number, number];
+  if (!(min >= 1 && max <= 65535 && min <= max)) out.push(`network.nodePortRange: "${config.network.nodePortRange}" must be min:max with 1 <= min <= max <= 65535`);
+  return out;
 }
 
 /** Reads a YAML or JSON config file, validates and defaults it. */

@@ -1,0 +1,112 @@
+import t from 'tap';
+import { createAdmit } from '../../src/admission/decide.ts';
+import { applyPatch } from '../../src/admission/json-patch.ts';
+import type { AdmissionRequest, KubeObject } from '../../src/admission/types.ts';
+import { defaultRegistry } from '../../src/rules/index.ts';
+import type { JsonPatchOp } from '../../src/rules/types.ts';
+import { config, exposedService, preDNATPolicy, snapshot, tweak } from '../helpers.ts';
+
+const admitWith = (doc: unknown = {}) => createAdmit({ registry: defaultRegistry(), config: config(doc), cluster: { snapshot: () => snapshot() } });
+const admit = admitWith();
+
+const request = (object: KubeObject, over: Partial<AdmissionRequest> = {}): AdmissionRequest => {
+  const [group, version] = object.apiVersion!.includes('/') ? object.apiVersion!.split('/') : ['', object.apiVersion!];
+  return {
+    uid: 'uid-1',
+    kind: { group: group!, version: version!, kind: object.kind! },
+    operation: 'CREATE',
+    namespace: object.metadata?.namespace,
+    name: object.metadata?.name,
+    userInfo: { username: 'alice', groups: ['devs'] },
+    object,
+    ...over,
+  };
+};
+const decodePatch = (patch: string | undefined): JsonPatchOp[] => JSON.parse(Buffer.from(patch ?? '', 'base64').toString()) as JsonPatchOp[];
+const unpinned = tweak(exposedService, { spec: { clusterIP: undefined } });
+
+t.test('deny at /mutate: message starts with the rule ID, 403, audit annotation', async (t) => {
+  const { response, audit } = admit('mutate', request(unpinned));
+  t.equal(response.uid, 'uid-1');
+  t.equal(response.allowed, false);
+  t.equal(response.status?.code, 403);
+  t.match(response.status?.message, /^\[service-cluster-ip-pinned\] Service shop\/svc-a is exposed/);
+  t.equal(response.patch, undefined);
+  t.match(JSON.parse(response.auditAnnotations?.['service-cluster-ip-pinned'] ?? '[]'), [{ action: 'enforce', path: 'spec.clusterIP' }]);
+  t.match(audit, { decision: 'deny', endpoint: 'mutate', namespace: 'shop', name: 'svc-a', user: 'alice', findings: [{ rule: 'service-cluster-ip-pinned' }] });
+});
+
+t.test('the same unpinned Service at /validate is allowed (the IP is allocated by then)', async (t) => {
+  const allocated = tweak(exposedService, { spec: { clusterIP: '10.96.7.7' } });
+  t.same(admit('validate', request(allocated)).response, { uid: 'uid-1', allowed: true });
+});
+
+t.test('dryRun gets exactly the same decision', async (t) => {
+  t.same(admit('mutate', request(unpinned, { dryRun: true })).response, admit('mutate', request(unpinned)).response);
+});
+
+t.test('patch: base64 JSONPatch, warning per patch, idempotent on the patched object', async (t) => {
+  const bare = tweak(preDNATPolicy, { spec: { preDNAT: undefined, applyOnForward: undefined, types: undefined } });
+  const { response, audit } = admit('mutate', request(bare));
+  t.equal(response.allowed, true);
+  t.equal(response.patchType, 'JSONPatch');
+  const ops = decodePatch(response.patch);
+  const patched = applyPatch(bare, ops);
+  t.match(patched.spec, { preDNAT: true, applyOnForward: true, types: ['Ingress'] });
+  t.same(response.warnings?.map((w) => w.slice(0, w.indexOf(']') + 1)), ['[gnp-cluster-ip-needs-prednat]', '[gnp-prednat-ingress-only]']);
+  t.match(response.warnings?.[0], /^\[gnp-cluster-ip-needs-prednat\] patched spec\.preDNAT: /);
+  t.equal(audit.decision, 'patch');
+  t.same(audit.patch, ops);
+  const again = admit('mutate', request(patched));
+  t.same(again.response, { uid: 'uid-1', allowed: true }, 'second pass: nothing to patch');
+});
+
+t.test('/validate never returns a patch, and checks what /mutate would have fixed', async (t) => {
+  const missing = tweak(preDNATPolicy, { spec: { applyOnForward: undefined } });
+  const { response } = admit('validate', request(missing));
+  t.equal(response.patch, undefined);
+  t.equal(response.patchType, undefined);
+  t.equal(response.allowed, false);
+  t.match(response.status?.message, /^\[gnp-prednat-apply-on-forward\]/);
+});
+
+t.test('an invalid policy is not patched at /mutate', async (t) => {
+  const broken = tweak(preDNATPolicy, { spec: { applyOnForward: undefined, ingress: [{ action: 'Allow', destination: { nets: ['10.20.30.40/32 Cluster IP A'] } }] } });
+  const { response } = admit('mutate', request(broken));
+  t.equal(response.patch, undefined);
+  t.equal(response.allowed, true, 'denied later, at /validate, with the schema error');
+  const v = admit('validate', request(broken));
+  t.equal(v.response.allowed, false);
+  t.match(v.response.status?.message, /\[gnp-schema\] .*spec\.ingress\[0\]\.destination\.nets\[0\]/);
+});
+
+t.test('actions from config: warn, audit, off, enforce on a patch rule', async (t) => {
+  const warn = admitWith({ rules: { 'service-cluster-ip-pinned': 'warn' } })('mutate', request(unpinned)).response;
+  t.equal(warn.allowed, true);
+  t.match(warn.warnings, [/^\[service-cluster-ip-pinned\] /]);
+  const audit = admitWith({ rules: { 'service-cluster-ip-pinned': 'audit' } })('mutate', request(unpinned)).response;
+  t.equal(audit.allowed, true);
+  t.equal(audit.warnings, undefined);
+  t.ok(audit.auditAnnotations?.['service-cluster-ip-pinned']);
+  const off = admitWith({ rules: { 'service-cluster-ip-pinned': 'off' } })('mutate', request(unpinned)).response;
+  t.same(off, { uid: 'uid-1', allowed: true });
+  const missing = tweak(preDNATPolicy, { spec: { applyOnForward: undefined } });
+  const enforced = admitWith({ rules: { 'gnp-prednat-apply-on-forward': 'enforce' } })('mutate', request(missing)).response;
+  t.equal(enforced.allowed, false);
+  t.equal(enforced.patch, undefined);
+});
+
+t.test('exemptions and untouched kinds', async (t) => {
+  for (const doc of [{ exemptions: { namespaces: ['shop'] } }, { exemptions: { usernames: ['alice'] } }, { exemptions: { groups: ['devs'] } }]) {
+    t.same(admitWith(doc)('mutate', request(unpinned)).response, { uid: 'uid-1', allowed: true }, JSON.stringify(doc));
+  }
+  const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: {} };
+  t.same(admit('mutate', request(pod)).response, { uid: 'uid-1', allowed: true });
+  t.same(admit('mutate', request(unpinned, { operation: 'DELETE', object: null, oldObject: unpinned })).response, { uid: 'uid-1', allowed: true });
+});
+
+t.test('crd.projectcalico.org/v1 policies get the same rules', async (t) => {
+  const crd = tweak(preDNATPolicy, { apiVersion: 'crd.projectcalico.org/v1', spec: { applyOnForward: undefined } });
+  const { response } = admit('mutate', request(crd));
+  t.same(decodePatch(response.patch), [{ op: 'add', path: '/spec/applyOnForward', value: true }]);
+});
