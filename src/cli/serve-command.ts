@@ -1,0 +1,82 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import pino from 'pino';
+import { createAdmit } from '../admission/decide.ts';
+import { startClusterState } from '../cluster/informers.ts';
+import { staticClusterState } from '../cluster/static.ts';
+import type { ClusterState } from '../cluster/types.ts';
+import { defaultConfig, loadConfigFile } from '../config/load.ts';
+import type { Config } from '../config/types.ts';
+import { GuardError } from '../errors.ts';
+import { defaultRegistry } from '../rules/index.ts';
+import { buildWebhookApp } from '../server/app.ts';
+import { createMetrics } from '../server/metrics.ts';
+import { buildProbeApp } from '../server/probes.ts';
+import { installShutdown } from '../server/shutdown.ts';
+import { loadTlsPair, secureServerOf, watchTlsFiles } from '../server/tls.ts';
+import { parse, portOption } from './args.ts';
+import { makeDevCert } from './dev-cert.ts';
+
+/** Where the cluster state comes from: none, a kubeconfig file, or the default chain (in-cluster, $KUBECONFIG, ~/.kube/config). */
+async function clusterStateFor(values: { 'no-cluster'?: boolean; kubeconfig?: string }, config: Config, log: pino.Logger): Promise<ClusterState> {
+  if (values['no-cluster']) {
+    log.info('cluster state: static network config (--no-cluster)');
+    return staticClusterState();
+  }
+  const kubeConfig = new KubeConfig();
+  try {
+    if (values.kubeconfig) kubeConfig.loadFromFile(values.kubeconfig);
+    else kubeConfig.loadFromDefault();
+  } catch (err) {
+    throw new GuardError('CIG_ERR_USAGE', `cannot load kubeconfig ${values.kubeconfig ?? '(default)'}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!kubeConfig.getCurrentCluster()) {
+    log.warn('no kubeconfig or in-cluster service account found: using the static network config (pass --no-cluster to silence this)');
+    return staticClusterState();
+  }
+  return startClusterState({ kubeConfig, config, logger: log.child({ component: 'cluster-state' }) });
+}
+
+/** `clusterip-guard serve`: runs until SIGTERM/SIGINT, then drains and resolves with the exit status. */
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    config: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string', default: '0.0.0.0' },
+    'probe-port': { type: 'string' },
+    kubeconfig: { type: 'string' },
+    'no-cluster': { type: 'boolean' },
+  });
+  if (values['no-cluster'] && values.kubeconfig) throw new GuardError('CIG_ERR_USAGE', '--kubeconfig and --no-cluster exclude each other');
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new GuardError('CIG_ERR_USAGE', '--tls-cert and --tls-key go together');
+  const port = portOption(values.port, '--port', 8443);
+  const probePort = portOption(values['probe-port'], '--probe-port', 9090);
+  const log = pino({ base: { component: 'clusterip-guard' } });
+  const audit = pino({ base: { log: 'audit' }, timestamp: false }); // records carry their own time
+
+  const config = values.config ? await loadConfigFile(values.config) : defaultConfig();
+  let files = { certFile: values['tls-cert'] ?? '', keyFile: values['tls-key'] ?? '' };
+  if (values['tls-cert'] === undefined) {
+    const dev = makeDevCert();
+    files = { certFile: dev.certFile, keyFile: dev.keyFile };
+    log.warn({ certFile: dev.certFile }, 'no --tls-cert given: serving a self-signed development certificate for localhost/127.0.0.1 (use it as the CA: curl --cacert)');
+  }
+  const pair = loadTlsPair(files);
+  const cluster = await clusterStateFor(values, config, log);
+  const metrics = createMetrics();
+  const app = buildWebhookApp({
+    admit: createAdmit({ registry: defaultRegistry(), config, cluster }),
+    auditLog: (record) => audit.info(record),
+    metrics,
+    logger: log,
+    https: { key: pair.key, cert: pair.cert },
+  });
+  const probe = buildProbeApp({ metrics, tlsLoaded: () => true, clusterState: cluster, logger: log });
+  await app.listen({ port, host: values.host });
+  await probe.app.listen({ port: probePort, host: values.host });
+  const tls = watchTlsFiles({ files, initial: pair, servers: [secureServerOf(app)], logger: log });
+  log.info({ webhook: `https://${values.host}:${port}`, probes: `http://${values.host}:${probePort}`, certExpires: pair.validTo }, 'clusterip-guard serving');
+  const shutdown = installShutdown({ apps: [app], probe, graceMs: 25_000, cleanup: [() => tls.close(), () => cluster.close()], logger: log });
+  return shutdown.done;
+}
