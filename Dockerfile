@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+#
+# clusterip-guard webhook image.
+#
+#   docker build -t clusterip-guard:0.1.0 .
+#
+# Three stages: `build` compiles TypeScript with the dev dependencies, `prod-deps` installs the
+# production dependencies alone, and the final stage copies only dist/, those node_modules and
+# package.json onto a distroless Node 24 base: no shell, no package manager, non-root.
+# The build stages use the Debian 12 (bookworm) Node image, the same Debian release as the
+# distroless base, so anything compiled there runs unchanged in the final image.
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: no dependency needs an install script to build, and skipping them means the
+# `node` dev dependency (the project's pinned Node for developers) does not download a second
+# Node binary; the base image already is Node 24.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+# Run the compiler with the image's node, not through npx: npx would put node_modules/.bin first
+# on PATH, where the skipped `node` package left no usable binary.
+RUN node node_modules/typescript/bin/tsc -p tsconfig.json
+
+FROM node:24-bookworm-slim AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM gcr.io/distroless/nodejs24-debian12:nonroot AS runtime
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+# The distroless "nonroot" user, numeric so that Kubernetes' runAsNonRoot check can verify it.
+# The files above stay owned by root: the process can read its code but not change it.
+USER 65532:65532
+# 8443: HTTPS /mutate and /validate. 9090: plain-HTTP /healthz, /readyz, /metrics.
+EXPOSE 8443 9090
+# Exec form only: there is no shell in this image. The chart replaces CMD with its own arguments.
+ENTRYPOINT ["/nodejs/bin/node", "dist/main.js"]
+CMD ["serve", "--config", "/etc/clusterip-guard/config.yaml", "--tls-cert", "/etc/clusterip-guard/tls/tls.crt", "--tls-key", "/etc/clusterip-guard/tls/tls.key", "--port", "8443", "--probe-port", "9090"]
