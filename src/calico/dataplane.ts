@@ -1,0 +1,535 @@
+/**
+ * What Felix does with a flow arriving on a host endpoint (ingress), from the
+ * policies that select it. Pure functions over compiled policies.
+ *
+ * The model follows Felix's iptables/nftables rendering (the BPF dataplane is
+ * not modelled separately):
+ *
+ * - Policies selecting a host endpoint are split into stages
+ *   (felix/calc/event_sequencer.go `tierInfoToProtoTierInfo`): `doNotTrack` →
+ *   untracked; else `preDNAT` → pre-DNAT; else normal, and normal ones with
+ *   `applyOnForward` also form the forward stage. A pre-DNAT policy is
+ *   therefore never a "normal" policy: it does not switch on the host
+ *   endpoint's default deny.
+ * - Untracked (raw table) and pre-DNAT (mangle table) tiers have no
+ *   end-of-tier drop: unmatched traffic passes on (felix/rules/endpoints.go
+ *   `endpointIptablesChain`, end-of-tier drop only for normal and forward
+ *   chains). An Allow there is final for the incoming host endpoint: it sets
+ *   the accept mark, and filter INPUT / FORWARD skip host endpoint policy for
+ *   marked packets (felix/rules/static.go `acceptAlreadyAccepted`,
+ *   `StaticFilterForwardChains`).
+ * - Forward stage: no forward policy → allowed ("Allow forwarded traffic by
+ *   default"); otherwise a tier with no verdict drops.
+ * - Traffic to the host: failsafe ports are accepted before any policy
+ *   (the raw, mangle and filter host endpoint chains all start with the
+ *   failsafe jump); then normal tiers with end-of-tier drop; then profiles,
+ *   and a drop when no profile accepts.
+ * - Forwarded traffic: failsafe ports skip untracked and pre-DNAT policy (the
+ *   raw and mangle chains accept them without the accept mark) but forward
+ *   policy still applies (no failsafe chain there).
+ * - Untracked policy is ignored for an all-interfaces (`*`) host endpoint
+ *   (felix/dataplane/linux/endpoint_mgr.go).
+ *
+ * Tiers: see policy.ts `compareTiers` for the ordering limitation. Every tier
+ * is taken to end in Deny (the default tier's default action).
+ *
+ * Partial matches (flow.ts) are handled conservatively: `allowed: true` means
+ * every packet of the flow gets through. A partial Deny reports a drop by
+ * that rule; a partial Allow decides nothing; a partial Pass is followed both
+ * ways.
+ */
+import { flowVersions, viewFlow, describeFlowView, matchRuleView, type Flow, type FlowView } from './flow.ts';
+import { DEFAULT_ALLOW_PROFILE, type HostEndpointView } from './host-endpoint.ts';
+import { NetSet, parseNet } from './nets.ts';
+import { compareTiers, comparePolicies, governsIngress, DEFAULT_TIER, type CompiledPolicy, type RuleAction } from './policy.ts';
+import { PortIntervalSet } from './ports.ts';
+import { protocolNumber, protocolName, type ProtocolSpec } from './protocols.ts';
+
+export type Stage = 'untracked' | 'pre-dnat' | 'forward' | 'normal';
+
+/** A Felix failsafe entry: `protocol:port`, optionally only from `net`. */
+export interface PortRule {
+  readonly protocol: ProtocolSpec;
+  readonly port: number;
+  readonly net?: string | undefined;
+}
+
+/** Felix's default `FailsafeInboundHostPorts` (felix/config/config_params.go). */
+export const FELIX_DEFAULT_FAILSAFE_INBOUND: readonly PortRule[] = Object.freeze(
+  (
+    [
+      ['tcp', 22],
+      ['udp', 68],
+      ['tcp', 179],
+      ['tcp', 2379],
+      ['tcp', 2380],
+      ['tcp', 5473],
+      ['tcp', 6443],
+      ['tcp', 6666],
+      ['tcp', 6667],
+    ] as const
+  ).map(([protocol, port]) => Object.freeze({ protocol, port })),
+);
+
+export interface RuleCause {
+  readonly policy: string;
+  readonly tier: string;
+  readonly ruleIndex: number;
+  readonly action: RuleAction;
+  readonly stage: Stage;
+  /** True when the rule matches only part of the flow (only for Deny). */
+  readonly partial: boolean;
+}
+
+export type VerdictCause =
+  | RuleCause
+  | {
+      readonly defaultDeny: 'forward' | 'host-endpoint';
+      /** The policies whose presence switched the default deny on (may be empty for host-endpoint). */
+      readonly policies: readonly string[];
+    }
+  | {
+      readonly defaultAllow: 'no-forward-policy' | 'profile' | 'failsafe' | 'pre-dnat-pass-through';
+      readonly profile?: string;
+    };
+
+export interface Verdict {
+  /** True when every packet of the flow gets through. */
+  readonly allowed: boolean;
+  readonly by: VerdictCause;
+  /** One or two sentences naming the flow and what decided it. */
+  readonly explanation: string;
+}
+
+export interface EvaluateOptions {
+  /** Felix `FailsafeInboundHostPorts`; FELIX_DEFAULT_FAILSAFE_INBOUND when omitted. */
+  readonly failsafe?: readonly PortRule[] | undefined;
+  /**
+   * What a policy with problems (`invalid` non-empty) does.
+   * - `rule-matches-nothing` (default): the policy applies, its invalid rules match nothing.
+   * - `policy-missing`: the policy is ignored, as Felix does with a resource that fails
+   *   validation (felix/calc/validation_filter.go "treating as missing").
+   */
+  readonly invalidPolicies?: 'rule-matches-nothing' | 'policy-missing' | undefined;
+}
+
+/**
+ * True when the policy applies to the host endpoint: its selector matches the
+ * endpoint's labels and no namespace / service account selector limits it to
+ * workloads.
+ */
+export function selectsHostEndpoint(policy: CompiledPolicy, hep: HostEndpointView): boolean {
+  return policy.selectsNonNamespaced && policy.selector !== undefined && policy.selector.matches(hep.labels);
+}
+
+function stageOf(policy: CompiledPolicy): 'untracked' | 'pre-dnat' | 'normal' {
+  if (policy.doNotTrack) return 'untracked';
+  if (policy.preDNAT) return 'pre-dnat';
+  return 'normal';
+}
+
+interface Segment {
+  readonly stage: Stage;
+  readonly tier: string;
+  readonly policies: readonly CompiledPolicy[];
+}
+
+/** Groups policies (already in tier order) into one segment per tier. */
+function segmentsFor(stage: Stage, policies: readonly CompiledPolicy[]): Segment[] {
+  const segments: Segment[] = [];
+  let start = 0;
+  for (let i = 1; i <= policies.length; i++) {
+    if (i === policies.length || policies[i]!.tier !== policies[start]!.tier) {
+      segments.push({ stage, tier: policies[start]!.tier, policies: policies.slice(start, i) });
+      start = i;
+    }
+  }
+  return segments;
+}
+
+/** Ingress policies selecting the host endpoint, in Felix order, by stage. */
+function stagesFor(
+  policies: readonly CompiledPolicy[],
+  hep: HostEndpointView,
+  opts: EvaluateOptions,
+): Record<Stage, Segment[]> {
+  const selected = policies
+    .filter((p) => governsIngress(p) && selectsHostEndpoint(p, hep))
+    .filter((p) => opts.invalidPolicies !== 'policy-missing' || p.invalid.length === 0)
+    .sort((a, b) => compareTiers(a.tier, b.tier) || comparePolicies(a, b));
+  const untracked = hep.interfaceName === '*' ? [] : selected.filter((p) => stageOf(p) === 'untracked');
+  const normal = selected.filter((p) => stageOf(p) === 'normal');
+  return {
+    untracked: segmentsFor('untracked', untracked),
+    'pre-dnat': segmentsFor('pre-dnat', selected.filter((p) => stageOf(p) === 'pre-dnat')),
+    forward: segmentsFor('forward', normal.filter((p) => p.applyOnForward)),
+    normal: segmentsFor('normal', normal),
+  };
+}
+
+const STAGE_WORDS: Record<Stage, string> = {
+  untracked: 'untracked policy',
+  'pre-dnat': 'pre-DNAT policy',
+  forward: 'applyOnForward policy',
+  normal: 'policy',
+};
+
+function policyWords(stage: Stage, policy: string, tier: string): string {
+  return `${STAGE_WORDS[stage]} "${policy}"${tier === DEFAULT_TIER ? '' : ` (tier "${tier}")`}`;
+}
+
+function quoteList(names: readonly string[]): string {
+  return names.map((n) => `"${n}"`).join(', ');
+}
+
+/** How the walk ends when no rule and no end-of-tier drop decided. */
+type Terminal = (passedBy: RuleCause | undefined) => Verdict;
+
+interface Walk {
+  readonly segments: readonly Segment[];
+  readonly viewFor: (stage: Stage) => FlowView;
+  readonly terminal: Terminal;
+  readonly hep: HostEndpointView;
+  /** The flow (part) in words, starting every explanation. */
+  readonly label: string;
+}
+
+function ruleVerdict(w: Walk, cause: RuleCause, allowed: boolean, detail: string): Verdict {
+  return {
+    allowed,
+    by: cause,
+    explanation: `${w.label}: ingress rule ${cause.ruleIndex} (${cause.action}) of ${policyWords(cause.stage, cause.policy, cause.tier)} ${detail}.`,
+  };
+}
+
+function endOfTier(w: Walk, segment: Segment, partlyAllowed: boolean): Verdict {
+  const names = segment.policies.map((p) => p.name);
+  const tier = segment.tier === DEFAULT_TIER ? '' : ` in tier "${segment.tier}"`;
+  const subject = `${names.length > 1 ? 'policies' : 'policy'} ${quoteList(names)}${tier} select${names.length > 1 ? '' : 's'}`;
+  const noRule = partlyAllowed ? 'no rule allows all of it' : 'no rule allows it';
+  if (segment.stage === 'forward') {
+    return {
+      allowed: false,
+      by: { defaultDeny: 'forward', policies: names },
+      explanation:
+        `${w.label}: ${noRule}, and applyOnForward ${subject} host endpoint "${w.hep.name}", ` +
+        'which turns on the default deny for forwarded traffic.',
+    };
+  }
+  return {
+    allowed: false,
+    by: { defaultDeny: 'host-endpoint', policies: names },
+    explanation:
+      `${w.label}: ${subject} host endpoint "${w.hep.name}" but ${noRule}; ` +
+      'a host endpoint drops traffic to the host that its policies do not allow.',
+  };
+}
+
+function combine(a: Verdict, b: Verdict): Verdict {
+  if (!a.allowed) return a;
+  if (!b.allowed) return b;
+  return a;
+}
+
+function runWalk(w: Walk): Verdict {
+  const memo = new Map<string, Verdict>();
+
+  const nextSegment = (s: number, passedBy: RuleCause | undefined): Verdict => {
+    return s < w.segments.length ? walk(s, 0, 0) : w.terminal(passedBy);
+  };
+
+  const walk = (s: number, p: number, r: number): Verdict => {
+    const key = `${s}/${p}/${r}`;
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit;
+    const segment = w.segments[s]!;
+    const view = w.viewFor(segment.stage);
+    let result: Verdict | undefined;
+    let partlyAllowed = false;
+    outer: for (let pi = p; pi < segment.policies.length; pi++) {
+      const policy = segment.policies[pi]!;
+      const rules = policy.ingress;
+      for (let ri = pi === p ? r : 0; ri < rules.length; ri++) {
+        const rule = rules[ri]!;
+        const match = matchRuleView(rule, view);
+        if (match.result === 'none' || rule.action === undefined || rule.action === 'Log') continue;
+        const cause: RuleCause = {
+          policy: policy.name,
+          tier: policy.tier,
+          ruleIndex: ri,
+          action: rule.action,
+          stage: segment.stage,
+          partial: match.result === 'partial' && rule.action === 'Deny',
+        };
+        if (rule.action === 'Deny') {
+          const detail =
+            match.result === 'full'
+              ? 'drops it'
+              : `may drop part of it (the match depends on ${match.uncertainOn.join(', ')})`;
+          result = ruleVerdict(w, cause, false, detail);
+          break outer;
+        }
+        if (match.result === 'partial') {
+          // A partial Allow decides nothing for the rest of the flow; a
+          // partial Pass sends part of it to the next tier: follow both.
+          if (rule.action === 'Pass') {
+            result = combine(walk(s, pi, ri + 1), nextSegment(s + 1, cause));
+            break outer;
+          }
+          partlyAllowed = true;
+          continue;
+        }
+        if (rule.action === 'Allow') {
+          result = ruleVerdict(w, cause, true, 'allows it');
+          break outer;
+        }
+        result = nextSegment(s + 1, cause); // Pass: skip the rest of this tier
+        break outer;
+      }
+    }
+    if (result === undefined) {
+      result =
+        segment.stage === 'untracked' || segment.stage === 'pre-dnat'
+          ? nextSegment(s + 1, undefined)
+          : endOfTier(w, segment, partlyAllowed);
+    }
+    memo.set(key, result);
+    return result;
+  };
+
+  return w.segments.length === 0 ? w.terminal(undefined) : walk(0, 0, 0);
+}
+
+/** The failsafe ports of the view's protocol that apply to all of its sources. */
+function failsafePorts(view: FlowView, failsafe: readonly PortRule[]): PortIntervalSet {
+  const ports: number[] = [];
+  for (const entry of failsafe) {
+    let proto: number;
+    try {
+      proto = protocolNumber(entry.protocol);
+    } catch {
+      continue;
+    }
+    if (proto !== view.protocol) continue;
+    if (entry.net !== undefined) {
+      // Conservative: a failsafe limited to a source net counts only when the
+      // whole flow comes from inside it.
+      let net;
+      try {
+        net = parseNet(entry.net);
+      } catch {
+        continue;
+      }
+      if (net.version !== view.version || !NetSet.of([net]).coversAll(view.source)) continue;
+    }
+    ports.push(entry.port);
+  }
+  return ports.length === 0 ? PortIntervalSet.EMPTY : PortIntervalSet.of(ports);
+}
+
+interface Part {
+  readonly view: FlowView;
+  readonly afterDnat: FlowView;
+  readonly failsafe: boolean;
+  readonly label: string;
+}
+
+function portWords(view: FlowView): string {
+  const many = view.ports.ranges().length > 1 || view.ports.ranges()[0]!.min !== view.ports.ranges()[0]!.max;
+  return `${protocolName(view.protocol)} port${many ? 's' : ''} ${view.ports}`;
+}
+
+function labelFor(view: FlowView, afterDnat: FlowView | undefined, note: string): string {
+  let label = describeFlowView(view) + note;
+  if (afterDnat !== undefined && afterDnat.destination !== undefined) {
+    const ports = afterDnat.ports === view.ports ? '' : ` ${portWords(afterDnat)}`;
+    label += ` (after DNAT: ${afterDnat.destination}${ports})`;
+  }
+  return label;
+}
+
+/** Splits a flow by IP version and into failsafe / other destination ports. */
+function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
+  const parts: Part[] = [];
+  for (const version of flowVersions(flow)) {
+    const view = viewFlow(flow, version);
+    if (view === undefined) continue;
+    const afterDnat = flow.afterDnat === undefined ? undefined : viewFlow(flow, version, true);
+    const safe = failsafePorts(view, failsafe).intersect(view.ports);
+    const rest = view.ports.minus(safe);
+    for (const [ports, isFailsafe] of [
+      [rest, false],
+      [safe, true],
+    ] as const) {
+      if (ports.isEmpty()) continue;
+      // Failsafe ports are matched before DNAT; the post-DNAT view keeps the
+      // same split unless DNAT rewrites the ports.
+      const pre = { ...view, ports };
+      const post =
+        afterDnat === undefined ? pre : flow.afterDnat?.ports === undefined ? { ...afterDnat, ports } : afterDnat;
+      const label = isFailsafe
+        ? labelFor(pre, afterDnat && post, '')
+        : labelFor(view, afterDnat, safe.isEmpty() ? '' : ' (failsafe ports aside)');
+      parts.push({ view: pre, afterDnat: post, failsafe: isFailsafe, label });
+    }
+  }
+  if (parts.length === 0) {
+    throw new RangeError('the flow has no packets: its source, destination or ports are empty for every IP version');
+  }
+  return parts;
+}
+
+function failsafeVerdict(part: Part, note: string): Verdict {
+  return {
+    allowed: true,
+    by: { defaultAllow: 'failsafe' },
+    explanation: `${part.label}: ${portWords(part.view)} ${note} (Felix FailsafeInboundHostPorts).`,
+  };
+}
+
+/** The first drop among the parts, else the first part's verdict. */
+function merge(verdicts: readonly Verdict[]): Verdict {
+  return verdicts.find((v) => !v.allowed) ?? verdicts[0]!;
+}
+
+/**
+ * Traffic arriving on the host endpoint and forwarded (to pods on this or
+ * another host, or on to another network): untracked → pre-DNAT → forward
+ * (normal `applyOnForward`) policies selecting the endpoint.
+ * @example
+ *   evaluateForwarded(policies, hep, {
+ *     protocol: 'TCP', source: 'any', ports: PortIntervalSet.ALL,
+ *     destination: { nets: NetSet.of(['192.168.0.0/16']) },
+ *   }).allowed
+ */
+export function evaluateForwarded(
+  policies: readonly CompiledPolicy[],
+  hep: HostEndpointView,
+  flow: Flow,
+  opts: EvaluateOptions = {},
+): Verdict {
+  const stages = stagesFor(policies, hep, opts);
+  const failsafe = opts.failsafe ?? FELIX_DEFAULT_FAILSAFE_INBOUND;
+  const verdicts = splitFlow(flow, failsafe).map((part) => {
+    const segments = part.failsafe
+      ? stages.forward
+      : [...stages.untracked, ...stages['pre-dnat'], ...stages.forward];
+    const terminal: Terminal = (passedBy) => {
+      if (passedBy !== undefined && passedBy.stage === 'forward') {
+        return ruleVerdict(
+          walkOf,
+          passedBy,
+          true,
+          'passes it out of the last tier; no further forward policy applies and Calico leaves it to the host',
+        );
+      }
+      const why = part.failsafe
+        ? 'its ports are failsafe ports, which skip untracked and pre-DNAT policy'
+        : 'no untracked or pre-DNAT rule decides it';
+      return {
+        allowed: true,
+        by: { defaultAllow: 'no-forward-policy' },
+        explanation:
+          `${part.label}: ${why}, and no normal applyOnForward ` +
+          `ingress policy selects host endpoint "${hep.name}", so forwarded traffic is allowed by default.`,
+      };
+    };
+    const walkOf: Walk = {
+      segments,
+      viewFor: (stage) => (stage === 'forward' ? part.afterDnat : part.view),
+      terminal,
+      hep,
+      label: part.failsafe ? `${part.label} (failsafe ports: untracked and pre-DNAT policy skipped)` : part.label,
+    };
+    return runWalk(walkOf);
+  });
+  return merge(verdicts);
+}
+
+/**
+ * Traffic to the host itself arriving on the host endpoint: failsafe ports
+ * are allowed; the rest goes through untracked → pre-DNAT → normal policies
+ * selecting the endpoint (applyOnForward or not), then the endpoint's
+ * profiles (`projectcalico-default-allow` allows; anything else, or none,
+ * drops).
+ */
+export function evaluateHostIngress(
+  policies: readonly CompiledPolicy[],
+  hep: HostEndpointView,
+  flow: Flow,
+  opts: EvaluateOptions = {},
+): Verdict {
+  const stages = stagesFor(policies, hep, opts);
+  const failsafe = opts.failsafe ?? FELIX_DEFAULT_FAILSAFE_INBOUND;
+  const normalNames = stages.normal.flatMap((s) => s.policies.map((p) => p.name));
+  const verdicts = splitFlow(flow, failsafe).map((part) => {
+    if (part.failsafe) return failsafeVerdict(part, 'always reach the host');
+    const terminal: Terminal = (passedBy) => {
+      const why =
+        passedBy !== undefined && passedBy.stage === 'normal'
+          ? `ingress rule ${passedBy.ruleIndex} (Pass) of ${policyWords('normal', passedBy.policy, passedBy.tier)} passes it to the profiles`
+          : normalNames.length === 0
+            ? `no normal ingress policy selects host endpoint "${hep.name}", so its profiles decide`
+            : 'it reaches the profiles';
+      if (hep.profiles.includes(DEFAULT_ALLOW_PROFILE)) {
+        return {
+          allowed: true,
+          by: { defaultAllow: 'profile', profile: DEFAULT_ALLOW_PROFILE },
+          explanation: `${part.label}: ${why}, and profile "${DEFAULT_ALLOW_PROFILE}" allows all traffic.`,
+        };
+      }
+      const profiles = hep.profiles.length === 0 ? 'it has no profile' : `its profiles (${quoteList(hep.profiles)}) are not "${DEFAULT_ALLOW_PROFILE}"`;
+      return {
+        allowed: false,
+        by: { defaultDeny: 'host-endpoint', policies: normalNames },
+        explanation: `${part.label}: ${why}; ${profiles}, so the host endpoint's default deny drops it.`,
+      };
+    };
+    return runWalk({
+      segments: [...stages.untracked, ...stages['pre-dnat'], ...stages.normal],
+      viewFor: () => part.view,
+      terminal,
+      hep,
+      label: part.label,
+    });
+  });
+  return merge(verdicts);
+}
+
+/**
+ * Only the untracked and pre-DNAT stages: whether those policies allow or
+ * drop the flow before DNAT, or let it pass on (`pre-dnat-pass-through`,
+ * allowed: true — what happens next is up to forward or normal policy).
+ * Failsafe ports skip these stages (`failsafe`).
+ */
+export function evaluatePreDnat(
+  policies: readonly CompiledPolicy[],
+  hep: HostEndpointView,
+  flow: Flow,
+  opts: EvaluateOptions = {},
+): Verdict {
+  const stages = stagesFor(policies, hep, opts);
+  const failsafe = opts.failsafe ?? FELIX_DEFAULT_FAILSAFE_INBOUND;
+  const verdicts = splitFlow(flow, failsafe).map((part) => {
+    if (part.failsafe) return failsafeVerdict(part, 'skip untracked and pre-DNAT policy');
+    return runWalk({
+      segments: [...stages.untracked, ...stages['pre-dnat']],
+      viewFor: () => part.view,
+      terminal: () => ({
+        allowed: true,
+        by: { defaultAllow: 'pre-dnat-pass-through' },
+        explanation:
+          `${part.label}: no untracked or pre-DNAT rule on host endpoint "${hep.name}" decides it; ` +
+          'it passes on to normal or forward policy.',
+      }),
+      hep,
+      label: part.label,
+    });
+  });
+  return merge(verdicts);
+}
+
+/** Narrows a verdict cause to a rule. */
+export function isRuleCause(cause: VerdictCause): cause is RuleCause {
+  return 'policy' in cause;
+}

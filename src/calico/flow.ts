@@ -1,0 +1,244 @@
+/**
+ * Flows (sets of packets arriving on a host endpoint) and three-valued rule
+ * matching against them.
+ *
+ * A rule matches a flow `full`y when it matches every packet of the flow,
+ * `partial`ly when it may match some, `none` when it matches no packet.
+ * "partial" is deliberately loose: it is what the evaluator answers whenever
+ * it cannot prove full or none (a source selector against "any source", a
+ * destination selector against a pod CIDR, a named port on a network...), so
+ * callers can be conservative about drops.
+ */
+import { hasExpectedIPs, type HostEndpointView } from './host-endpoint.ts';
+import { NetSet, type IPVersion, type Net } from './nets.ts';
+import type { CompiledEntity, CompiledRule } from './policy.ts';
+import { PortIntervalSet, portMatchBounds } from './ports.ts';
+import { protocolMatches, protocolName, protocolNumber, protocolSupportsPorts, type ProtocolSpec } from './protocols.ts';
+import type { Selector } from './selector/index.ts';
+
+export type MatchResult = 'full' | 'partial' | 'none';
+
+export interface FlowDestination {
+  /** Destination addresses, e.g. the pod CIDRs or a cluster IP /32. */
+  readonly nets?: NetSet | undefined;
+  /**
+   * The host itself. Without `nets`, the destination addresses are the host
+   * endpoint's `expectedIPs` (unknown when it has none).
+   */
+  readonly hostEndpoint?: HostEndpointView | undefined;
+}
+
+/** Packets arriving on a host endpoint. */
+export interface Flow {
+  /** `TCP`, `udp`, `6`, ... */
+  readonly protocol: ProtocolSpec;
+  /** Source addresses; `any` = every address of the flow's IP version(s). */
+  readonly source: 'any' | NetSet;
+  readonly destination: FlowDestination;
+  /** Destination ports; ignored for protocols without ports. */
+  readonly ports: PortIntervalSet;
+  /** Restricts the flow to one IP version; otherwise derived from the addresses. */
+  readonly ipVersion?: IPVersion | undefined;
+  /**
+   * Destination after kube-proxy's DNAT, for forwarded traffic to a cluster
+   * IP: pre-DNAT and untracked policy see `destination`, forward policy sees
+   * this. Absent: forward policy sees `destination` too.
+   */
+  readonly afterDnat?: { readonly nets: NetSet; readonly ports?: PortIntervalSet | undefined } | undefined;
+}
+
+/** One IP version of a flow, as a given policy stage sees it. */
+export interface FlowView {
+  readonly version: IPVersion;
+  readonly protocol: number;
+  /** Source addresses of this version. */
+  readonly source: NetSet;
+  readonly sourceIsAny: boolean;
+  /** Destination addresses of this version; undefined = unknown (a host without expectedIPs). */
+  readonly destination: NetSet | undefined;
+  /** Set when the destination is the host endpoint itself (not an explicit network). */
+  readonly destinationHost: HostEndpointView | undefined;
+  /** Destination ports (ALL for protocols without ports). */
+  readonly ports: PortIntervalSet;
+}
+
+/** The IP versions a flow has packets of. */
+export function flowVersions(flow: Flow): IPVersion[] {
+  if (flow.ipVersion !== undefined) return [flow.ipVersion];
+  const dest = flow.destination;
+  if (dest.nets !== undefined) return dest.nets.versions();
+  if (dest.hostEndpoint !== undefined && hasExpectedIPs(dest.hostEndpoint)) {
+    return ([4, 6] as const).filter((v) => hasExpectedIPs(dest.hostEndpoint!, v));
+  }
+  if (flow.source !== 'any') return flow.source.versions();
+  return [4, 6];
+}
+
+/**
+ * The view of one IP version of a flow; undefined when the flow has no
+ * packets of that version. `afterDnat` selects the post-DNAT destination.
+ * Throws ProtocolSyntaxError for an unknown protocol.
+ */
+export function viewFlow(flow: Flow, version: IPVersion, afterDnat = false): FlowView | undefined {
+  const protocol = protocolNumber(flow.protocol);
+  const source = flow.source === 'any' ? NetSet.all(version) : flow.source.restrictTo(version);
+  if (source.isEmpty()) return undefined;
+  let destination: NetSet | undefined;
+  let destinationHost: HostEndpointView | undefined;
+  let ports = protocolSupportsPorts(protocol) ? flow.ports : PortIntervalSet.ALL;
+  if (afterDnat && flow.afterDnat !== undefined) {
+    destination = flow.afterDnat.nets.restrictTo(version);
+    if (destination.isEmpty()) return undefined;
+    if (flow.afterDnat.ports !== undefined && protocolSupportsPorts(protocol)) ports = flow.afterDnat.ports;
+  } else if (flow.destination.nets !== undefined) {
+    destination = flow.destination.nets.restrictTo(version);
+    if (destination.isEmpty()) return undefined;
+  } else if (flow.destination.hostEndpoint !== undefined) {
+    destinationHost = flow.destination.hostEndpoint;
+    const ips = destinationHost.expectedIPs.filter((net) => net.version === version);
+    destination = ips.length > 0 ? NetSet.of(ips) : undefined;
+  }
+  if (ports.isEmpty()) return undefined;
+  return Object.freeze({
+    version,
+    protocol,
+    source,
+    sourceIsAny: flow.source === 'any',
+    destination,
+    destinationHost,
+    ports,
+  });
+}
+
+/** Short text for a flow view, e.g. `IPv4 TCP ports 1:29999 from any to host endpoint "n1-eth0"`. */
+export function describeFlowView(v: FlowView): string {
+  const proto = protocolName(v.protocol);
+  const ranges = v.ports.ranges();
+  const plural = ranges.length > 1 || (ranges[0] !== undefined && ranges[0].min !== ranges[0].max);
+  const ports = protocolSupportsPorts(v.protocol) ? ` port${plural ? 's' : ''} ${v.ports}` : '';
+  const from = v.sourceIsAny ? 'any source' : v.source.toString();
+  const to =
+    v.destinationHost !== undefined
+      ? `host endpoint "${v.destinationHost.name}"`
+      : v.destination === undefined
+        ? 'an unknown address'
+        : v.destination.toString();
+  return `IPv${v.version} ${proto}${ports} from ${from} to ${to}`;
+}
+
+function worst(results: readonly MatchResult[]): MatchResult {
+  if (results.includes('none')) return 'none';
+  if (results.includes('partial')) return 'partial';
+  return 'full';
+}
+
+function addressMatch(entity: CompiledEntity, addresses: NetSet | undefined, version: IPVersion): MatchResult {
+  if (entity.nets === undefined && entity.notNets.length === 0) return 'full';
+  if (addresses === undefined) return 'partial';
+  const rule = NetSet.from({ nets: entity.nets, notNets: entity.notNets }).restrictTo(version);
+  if (rule.coversAll(addresses)) return 'full';
+  return rule.intersects(addresses) ? 'partial' : 'none';
+}
+
+/**
+ * Selector / notSelector of a rule side. Felix turns a rule selector into an
+ * IP set of the matching endpoints' addresses; a host endpoint contributes
+ * its expectedIPs only, so without them it is matched by no selector (and
+ * is outside every notSelector).
+ *
+ * A destination given as networks (pod CIDR, cluster IP) may hold addresses
+ * of selected workloads or hosts, so a selector against it is `partial`;
+ * so is any selector against a source (the flow names no endpoints).
+ */
+function selectorMatch(
+  selector: Selector | undefined,
+  notSelector: Selector | undefined,
+  host: HostEndpointView | undefined,
+  version: IPVersion,
+): MatchResult {
+  if (selector === undefined && notSelector === undefined) return 'full';
+  if (host === undefined) return 'partial';
+  const inSets = hasExpectedIPs(host, version);
+  const selected = selector === undefined || (inSets && selector.matches(host.labels));
+  const excluded = notSelector !== undefined && inSets && notSelector.matches(host.labels);
+  return selected && !excluded ? 'full' : 'none';
+}
+
+function portMatch(
+  entity: CompiledEntity,
+  ports: PortIntervalSet,
+  named: 'match-nothing' | 'unknown',
+): MatchResult {
+  if (entity.ports.unconstrained) return 'full';
+  const { lower, upper } = portMatchBounds(entity.ports, named);
+  if (lower.coversAll(ports)) return 'full';
+  return upper.intersects(ports) ? 'partial' : 'none';
+}
+
+/** Felix renders a rule for an IP version only if each non-empty CIDR list keeps an entry of it. */
+function appliesToVersion(rule: CompiledRule, version: IPVersion): boolean {
+  if (rule.ipVersion !== undefined && rule.ipVersion !== version) return false;
+  const lists: (readonly Net[] | undefined)[] = [
+    rule.source.nets,
+    rule.source.notNets,
+    rule.destination.nets,
+    rule.destination.notNets,
+  ];
+  return lists.every((list) => list === undefined || list.length === 0 || list.some((n) => n.version === version));
+}
+
+export interface RuleMatch {
+  readonly result: MatchResult;
+  /** For `partial`: which criteria made it uncertain. */
+  readonly uncertainOn: readonly string[];
+}
+
+const NO_MATCH: RuleMatch = Object.freeze({ result: 'none', uncertainOn: Object.freeze([]) });
+
+/**
+ * Matches one compiled ingress rule against one IP version of a flow.
+ * Invalid rules match nothing. Version filtering follows Felix
+ * (felix/rules/policy.go `FilterRuleToIPVersion`).
+ */
+export function matchRuleView(rule: CompiledRule, v: FlowView): RuleMatch {
+  if (rule.invalid.length > 0 || !appliesToVersion(rule, v.version)) return NO_MATCH;
+  if (!protocolMatches(v.protocol, rule)) return NO_MATCH;
+  const src = rule.source;
+  const dst = rule.destination;
+  const criteria: [string, MatchResult][] = [
+    ['ICMP type/code', rule.icmpConstrained ? 'partial' : 'full'],
+    ['HTTP match', rule.httpConstrained ? 'partial' : 'full'],
+    ['source address', addressMatch(src, v.source, v.version)],
+    ['source selector', selectorMatch(src.selector, src.notSelector, undefined, v.version)],
+    ['source ports', portMatch(src, PortIntervalSet.ALL, 'unknown')],
+    ...src.undecidable.map((f): [string, MatchResult] => [`source ${f}`, 'partial']),
+    ['destination address', addressMatch(dst, v.destination, v.version)],
+    ['destination selector', selectorMatch(dst.selector, dst.notSelector, v.destinationHost, v.version)],
+    ['destination ports', portMatch(dst, v.ports, v.destinationHost !== undefined ? 'match-nothing' : 'unknown')],
+    ...dst.undecidable.map((f): [string, MatchResult] => [`destination ${f}`, 'partial']),
+  ];
+  const result = worst(criteria.map(([, r]) => r));
+  if (result !== 'partial') return result === 'none' ? NO_MATCH : { result, uncertainOn: [] };
+  return { result, uncertainOn: criteria.filter(([, r]) => r === 'partial').map(([name]) => name) };
+}
+
+/**
+ * Matches a rule against a whole flow (every IP version it has):
+ * full when full for each version, none when none for each, else partial.
+ * @example matchRule(compilePolicy(obj).ingress[0]!, flow).result  // 'full'
+ */
+export function matchRule(rule: CompiledRule, flow: Flow, afterDnat = false): RuleMatch {
+  const results: RuleMatch[] = [];
+  for (const version of flowVersions(flow)) {
+    const view = viewFlow(flow, version, afterDnat);
+    if (view !== undefined) results.push(matchRuleView(rule, view));
+  }
+  if (results.length === 0) return NO_MATCH;
+  const result = worst(results.map((r) => r.result));
+  if (results.every((r) => r.result === 'none')) return NO_MATCH;
+  if (result === 'full') return { result, uncertainOn: [] };
+  return {
+    result: 'partial',
+    uncertainOn: [...new Set(results.flatMap((r) => (r.result === 'none' ? ['IP version'] : r.uncertainOn)))],
+  };
+}

@@ -1,0 +1,264 @@
+/**
+ * Calico port syntax in rule `ports` / `notPorts` (api/pkg/lib/numorstring/port.go
+ * `PortFromString`, checked by libcalico-go's validator):
+ *
+ *   - a number, 1–65535 (YAML int or a string of digits: `80`, `"80"`);
+ *   - a range `"min:max"`, both 1–65535, min <= max (`"30000:32767"`);
+ *   - a named port, `^[a-zA-Z0-9_.-]{1,128}$`, resolved by Felix against the
+ *     `ports` list of the endpoints the rule's selector picks.
+ *
+ * Numbers are held as interval sets so `ports` minus `notPorts` and flow
+ * containment are exact.
+ */
+import {
+  EMPTY_INTERVALS,
+  intersectIntervals,
+  intervalsCoverAll,
+  intervalsIntersect,
+  normalizeIntervals,
+  subtractIntervals,
+  type IntervalList,
+} from './intervals.ts';
+
+export const MIN_PORT = 1;
+export const MAX_PORT = 65535;
+
+export interface PortRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** One parsed entry of `ports` / `notPorts`. */
+export type PortValue =
+  | { readonly kind: 'range'; readonly min: number; readonly max: number }
+  | { readonly kind: 'named'; readonly name: string };
+
+export class PortSyntaxError extends Error {
+  readonly input: unknown;
+  constructor(input: unknown, reason: string) {
+    super(`${typeof input === 'string' ? JSON.stringify(input) : String(input)} is not a valid port: ${reason}`);
+    this.name = 'PortSyntaxError';
+    this.input = input;
+  }
+}
+
+const DIGITS = /^[0-9]+$/;
+const RANGE = /^([0-9]+):([0-9]+)$/;
+const NAMED = /^[a-zA-Z0-9_.-]{1,128}$/;
+
+function checkNumber(input: unknown, n: number, what: string): number {
+  if (!Number.isInteger(n) || n < MIN_PORT || n > MAX_PORT) {
+    throw new PortSyntaxError(input, `${what} must be a whole number from ${MIN_PORT} to ${MAX_PORT}`);
+  }
+  return n;
+}
+
+/**
+ * Parses one entry of `ports` / `notPorts`. Throws PortSyntaxError.
+ * @example parsePort(443)            // { kind: 'range', min: 443, max: 443 }
+ * @example parsePort('30000:32767')  // { kind: 'range', min: 30000, max: 32767 }
+ * @example parsePort('metrics')      // { kind: 'named', name: 'metrics' }
+ */
+export function parsePort(value: unknown): PortValue {
+  if (typeof value === 'number') {
+    const n = checkNumber(value, value, 'a port number');
+    return Object.freeze({ kind: 'range', min: n, max: n });
+  }
+  if (typeof value !== 'string') {
+    throw new PortSyntaxError(value, 'expected a number, "min:max" or a port name');
+  }
+  if (DIGITS.test(value)) {
+    const n = checkNumber(value, Number(value), 'a port number');
+    return Object.freeze({ kind: 'range', min: n, max: n });
+  }
+  const range = RANGE.exec(value);
+  if (range !== null) {
+    const min = checkNumber(value, Number(range[1]), 'the minimum');
+    const max = checkNumber(value, Number(range[2]), 'the maximum');
+    if (min > max) throw new PortSyntaxError(value, `the minimum (${min}) is greater than the maximum (${max})`);
+    return Object.freeze({ kind: 'range', min, max });
+  }
+  if (!NAMED.test(value)) {
+    throw new PortSyntaxError(value, 'a port name is 1–128 characters of letters, digits, "_", "." and "-"');
+  }
+  return Object.freeze({ kind: 'named', name: value });
+}
+
+/**
+ * Parses a numeric port or port range; named ports are refused.
+ * @example parsePortRange('30000:32767')  // { min: 30000, max: 32767 }
+ */
+export function parsePortRange(value: string | number): PortRange {
+  const port = parsePort(value);
+  if (port.kind === 'named') throw new PortSyntaxError(value, 'expected a number or "min:max", not a port name');
+  return Object.freeze({ min: port.min, max: port.max });
+}
+
+function toIntervals(ranges: Iterable<PortRange>): IntervalList {
+  const list: [bigint, bigint][] = [];
+  for (const { min, max } of ranges) list.push([BigInt(min), BigInt(max)]);
+  return normalizeIntervals(list);
+}
+
+/**
+ * A set of port numbers (1–65535) as sorted disjoint ranges.
+ * @example
+ *   const rule = PortIntervalSet.ALL.minus(PortIntervalSet.of(['30000:32767']));
+ *   rule.coversAll(PortIntervalSet.of(['1:29999']));   // true
+ *   rule.intersects(PortIntervalSet.of([30080]));      // false
+ */
+export class PortIntervalSet {
+  readonly #intervals: IntervalList;
+
+  private constructor(intervals: IntervalList) {
+    this.#intervals = intervals;
+    Object.freeze(this);
+  }
+
+  static readonly EMPTY: PortIntervalSet = new PortIntervalSet(EMPTY_INTERVALS);
+  static readonly ALL: PortIntervalSet = new PortIntervalSet(toIntervals([{ min: MIN_PORT, max: MAX_PORT }]));
+
+  /** The union of the given ports and ranges; strings use Calico syntax (named ports refused). */
+  static of(items: Iterable<PortRange | number | string>): PortIntervalSet {
+    const ranges: PortRange[] = [];
+    for (const item of items) ranges.push(typeof item === 'object' ? checkRange(item) : parsePortRange(item));
+    return new PortIntervalSet(toIntervals(ranges));
+  }
+
+  union(other: PortIntervalSet): PortIntervalSet {
+    return new PortIntervalSet(normalizeIntervals([...this.#intervals, ...other.#intervals]));
+  }
+
+  minus(other: PortIntervalSet): PortIntervalSet {
+    return new PortIntervalSet(subtractIntervals(this.#intervals, other.#intervals));
+  }
+
+  intersect(other: PortIntervalSet): PortIntervalSet {
+    return new PortIntervalSet(intersectIntervals(this.#intervals, other.#intervals));
+  }
+
+  /** True when every port of `other` is in this set (an empty `other` is covered). */
+  coversAll(other: PortIntervalSet): boolean {
+    return intervalsCoverAll(this.#intervals, other.#intervals);
+  }
+
+  intersects(other: PortIntervalSet): boolean {
+    return intervalsIntersect(this.#intervals, other.#intervals);
+  }
+
+  isEmpty(): boolean {
+    return this.#intervals.length === 0;
+  }
+
+  isAll(): boolean {
+    return PortIntervalSet.ALL.coversAll(this) && this.coversAll(PortIntervalSet.ALL);
+  }
+
+  ranges(): PortRange[] {
+    return this.#intervals.map(([first, last]) => ({ min: Number(first), max: Number(last) }));
+  }
+
+  /** Calico syntax, e.g. `1:29999,32768:65535`; `(no ports)` when empty. */
+  toString(): string {
+    if (this.#intervals.length === 0) return '(no ports)';
+    return this.ranges()
+      .map(({ min, max }) => (min === max ? String(min) : `${min}:${max}`))
+      .join(',');
+  }
+}
+
+function checkRange(range: PortRange): PortRange {
+  const text = `${range.min}:${range.max}`;
+  checkNumber(text, range.min, 'the minimum');
+  checkNumber(text, range.max, 'the maximum');
+  if (range.min > range.max) throw new PortSyntaxError(text, 'the minimum is greater than the maximum');
+  return range;
+}
+
+/** A rule's `ports` and `notPorts`, compiled. */
+export interface CompiledPorts {
+  /** Numeric members of `ports`; ALL when `ports` is absent or empty. */
+  readonly ports: PortIntervalSet;
+  readonly namedPorts: readonly string[];
+  /** Numeric members of `notPorts`. */
+  readonly notPorts: PortIntervalSet;
+  readonly notNamedPorts: readonly string[];
+  /** True when neither `ports` nor `notPorts` constrains anything. */
+  readonly unconstrained: boolean;
+}
+
+export const UNCONSTRAINED_PORTS: CompiledPorts = Object.freeze({
+  ports: PortIntervalSet.ALL,
+  namedPorts: Object.freeze([]),
+  notPorts: PortIntervalSet.EMPTY,
+  notNamedPorts: Object.freeze([]),
+  unconstrained: true,
+});
+
+function splitList(list: unknown, path: string, errors: string[]): { numeric: PortRange[]; named: string[]; count: number } {
+  const numeric: PortRange[] = [];
+  const named: string[] = [];
+  if (list === undefined || list === null) return { numeric, named, count: 0 };
+  if (!Array.isArray(list)) {
+    errors.push(`${path}: must be a list of ports`);
+    return { numeric, named, count: 0 };
+  }
+  list.forEach((item: unknown, i) => {
+    try {
+      const port = parsePort(item);
+      if (port.kind === 'named') named.push(port.name);
+      else numeric.push({ min: port.min, max: port.max });
+    } catch (err) {
+      errors.push(`${path}[${i}]: ${(err as Error).message}`);
+    }
+  });
+  return { numeric, named, count: list.length };
+}
+
+/**
+ * Compiles `ports` / `notPorts` of one side of a rule. Invalid entries are
+ * reported in `errors` (with `path`) and left out of the sets.
+ */
+export function compilePorts(
+  ports: unknown,
+  notPorts: unknown,
+  path: string,
+): { compiled: CompiledPorts; errors: string[] } {
+  const errors: string[] = [];
+  const inc = splitList(ports, `${path}.ports`, errors);
+  const exc = splitList(notPorts, `${path}.notPorts`, errors);
+  if (inc.count === 0 && exc.count === 0) return { compiled: UNCONSTRAINED_PORTS, errors };
+  const compiled: CompiledPorts = Object.freeze({
+    ports: inc.count === 0 ? PortIntervalSet.ALL : PortIntervalSet.of(inc.numeric),
+    namedPorts: Object.freeze(inc.named),
+    notPorts: PortIntervalSet.of(exc.numeric),
+    notNamedPorts: Object.freeze(exc.named),
+    unconstrained: false,
+  });
+  return { compiled, errors };
+}
+
+/**
+ * The ports a rule side certainly matches (`lower`) and possibly matches
+ * (`upper`).
+ *
+ * `named: 'match-nothing'` — for traffic to a host endpoint. Felix resolves a
+ * named port through the `ports` list of the endpoints the rule selects; a
+ * host endpoint view here carries no `ports` list, so a named port is taken
+ * to match nothing on it (and a named `notPorts` entry to exclude nothing).
+ *
+ * `named: 'unknown'` — for traffic to a network (pod CIDR, cluster IP), where
+ * some workload there may expose the named port: a named port may match any
+ * port, a named `notPorts` entry may exclude any port.
+ */
+export function portMatchBounds(
+  c: CompiledPorts,
+  named: 'match-nothing' | 'unknown',
+): { lower: PortIntervalSet; upper: PortIntervalSet } {
+  if (c.unconstrained) return { lower: PortIntervalSet.ALL, upper: PortIntervalSet.ALL };
+  const base = c.ports.minus(c.notPorts);
+  if (named === 'match-nothing') return { lower: base, upper: base };
+  const lower = c.notNamedPorts.length > 0 ? PortIntervalSet.EMPTY : base;
+  const upper = c.namedPorts.length > 0 ? PortIntervalSet.ALL.minus(c.notPorts) : base;
+  return { lower, upper };
+}

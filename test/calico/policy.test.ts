@@ -1,0 +1,161 @@
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import type { KubeObject } from '../../src/admission/types.ts';
+import { compilePolicy, governsEgress, governsIngress, sortPolicies } from '../../src/calico/policy.ts';
+
+const fixture = (dir: string, name: string): KubeObject =>
+  parse(readFileSync(new URL(`../fixtures/${dir}/${name}.yaml`, import.meta.url), 'utf8')) as KubeObject;
+
+/** A minimal valid GlobalNetworkPolicy; cases tweak its spec. */
+const gnp = (name: string, spec: Record<string, unknown>): KubeObject => ({
+  apiVersion: 'projectcalico.org/v3',
+  kind: 'GlobalNetworkPolicy',
+  metadata: { name },
+  spec,
+});
+
+t.test('the guide policies compile cleanly', async (t) => {
+  for (const name of ['allow-cluster-ips', 'allow-to-pods', 'allow-traffic-hostendpoints', 'allow-nodes-svc-a']) {
+    const p = compilePolicy(fixture('guide', name));
+    t.same(p.invalid, [], `${name}: no problems`);
+    t.equal(p.name, name);
+    t.equal(p.tier, 'default');
+    t.equal(p.order, Number.POSITIVE_INFINITY, `${name}: no order = last`);
+    t.same(p.types, ['Ingress']);
+    t.equal(p.typesDefaulted, false);
+  }
+  const clusterIPs = compilePolicy(fixture('guide', 'allow-cluster-ips'));
+  t.ok(clusterIPs.preDNAT && clusterIPs.applyOnForward && !clusterIPs.doNotTrack);
+  t.same(clusterIPs.ingress.map((r) => r.destination.nets?.map((n) => n.cidr)), [['10.20.30.40/32'], ['10.20.30.41/32']]);
+  t.same(clusterIPs.ingress.map((r) => r.source.nets?.map((n) => n.cidr)), [['50.60.0.0/16'], ['70.80.90.0/24']]);
+  t.ok(clusterIPs.selector?.matches({ 'k8s-role': 'node' }));
+
+  const hosts = compilePolicy(fixture('guide', 'allow-traffic-hostendpoints'));
+  t.notOk(hosts.preDNAT || hosts.applyOnForward);
+  t.same(hosts.ingress.map((r) => r.protocol), [6, 17]);
+  t.same(hosts.ingress.map((r) => r.destination.ports.notPorts.toString()), ['30000:32767', '30000:32767']);
+  t.ok(hosts.ingress[0]?.destination.selector?.matches({ 'k8s-role': 'node' }));
+});
+
+t.test('the guide as published: problems recorded with paths, rules match nothing', async (t) => {
+  const clusterIPs = compilePolicy(fixture('guide-as-published', 'allow-cluster-ips'));
+  t.same(clusterIPs.invalid, [
+    'spec.ingress[0].destination.nets[0]: "10.20.30.40/32 Cluster IP A" is not an IP address or CIDR',
+    'spec.ingress[1].destination.nets[0]: "10.20.30.41/32 Cluster IP B" is not an IP address or CIDR',
+  ]);
+  t.same(clusterIPs.ingress.map((r) => r.invalid.length), [1, 1]);
+
+  const pods = compilePolicy(fixture('guide-as-published', 'allow-to-pods'));
+  t.same(pods.invalid, ['spec.ingress[0].destination.nets[0]: "192.168.0.0/16 Pod CIDR" is not an IP address or CIDR']);
+
+  const hosts = compilePolicy(fixture('guide-as-published', 'allow-traffic-hostendpoints'));
+  t.same(hosts.invalid, [
+    'spec.types[1]: must be Ingress or Egress, found an object',
+    'spec.types[2]: must be Ingress or Egress, found an object',
+  ]);
+  t.same(hosts.types, ['Ingress'], 'the one valid entry still counts');
+  t.same(hosts.ingress, [], 'no ingress rules at all');
+
+  t.same(compilePolicy(fixture('guide-as-published', 'allow-nodes-svc-a')).invalid, []);
+});
+
+t.test('types defaulting (api/pkg/defaults/networkpolicy.go)', async (t) => {
+  const allow = { action: 'Allow' };
+  const cases: [name: string, spec: Record<string, unknown>, types: string[], defaulted: boolean][] = [
+    ['no rules', {}, ['Ingress'], true],
+    ['ingress only', { ingress: [allow] }, ['Ingress'], true],
+    ['egress only', { egress: [allow] }, ['Egress'], true],
+    ['both', { ingress: [allow], egress: [allow] }, ['Ingress', 'Egress'], true],
+    ['explicit', { types: ['Egress'], ingress: [allow] }, ['Egress'], false],
+    ['explicit both', { types: ['Ingress', 'Egress'] }, ['Ingress', 'Egress'], false],
+  ];
+  for (const [name, spec, types, defaulted] of cases) {
+    const p = compilePolicy(gnp('p', spec));
+    t.same(p.types, types, name);
+    t.equal(p.typesDefaulted, defaulted, `${name}: defaulted`);
+    t.equal(governsIngress(p), types.includes('Ingress'));
+    t.equal(governsEgress(p), types.includes('Egress'));
+  }
+});
+
+t.test('invalid pieces are recorded, never thrown', async (t) => {
+  const cases: [name: string, spec: unknown, expected: RegExp[]][] = [
+    ['bad selector', { selector: "k8s-role = 'node'" }, [/^spec\.selector: selector "k8s-role = 'node'" is invalid at position/]],
+    ['selector not a string', { selector: 3 }, [/^spec\.selector: must be a selector string, found number 3/]],
+    ['order not a number', { order: '100' }, [/^spec\.order: must be a number, found "100"/]],
+    ['preDNAT and doNotTrack', { preDNAT: true, doNotTrack: true, applyOnForward: true }, [/preDNAT and doNotTrack cannot both be true/]],
+    ['preDNAT without applyOnForward', { preDNAT: true }, [/^spec\.applyOnForward: must be true when preDNAT or doNotTrack is true/]],
+    ['preDNAT with egress', { preDNAT: true, applyOnForward: true, egress: [{ action: 'Allow' }] }, [/^spec\.egress: a preDNAT policy cannot have egress rules/]],
+    ['preDNAT Egress type', { preDNAT: true, applyOnForward: true, types: ['Egress'] }, [/^spec\.types: a preDNAT policy cannot have the Egress type/]],
+    ['duplicate type', { types: ['Ingress', 'Ingress'] }, [/^spec\.types\[1\]: Ingress is listed twice/]],
+    ['ingress not a list', { ingress: { action: 'Allow' } }, [/^spec\.ingress: must be a list of rules/]],
+    ['rule not an object', { ingress: ['Allow'] }, [/^spec\.ingress\[0\]: a rule must be an object/]],
+    ['missing action', { ingress: [{}] }, [/^spec\.ingress\[0\]\.action: required/]],
+    ['bad action', { ingress: [{ action: 'allow' }] }, [/^spec\.ingress\[0\]\.action: must be Allow, Deny, Log or Pass, found "allow"/]],
+    ['bad protocol', { ingress: [{ action: 'Allow', protocol: 'GRE' }] }, [/^spec\.ingress\[0\]\.protocol: "GRE" is not a protocol/]],
+    ['bad notProtocol', { ingress: [{ action: 'Allow', notProtocol: 0 }] }, [/^spec\.ingress\[0\]\.notProtocol: 0 is not a protocol/]],
+    ['bad ipVersion', { ingress: [{ action: 'Allow', ipVersion: 5 }] }, [/^spec\.ingress\[0\]\.ipVersion: must be 4 or 6/]],
+    ['ports without protocol', { ingress: [{ action: 'Allow', destination: { ports: [80] } }] }, [/^spec\.ingress\[0\]\.destination: ports and notPorts need protocol TCP, UDP or SCTP/]],
+    ['ports with ICMP', { ingress: [{ action: 'Allow', protocol: 'ICMP', source: { notPorts: [80] } }] }, [/^spec\.ingress\[0\]\.source: ports and notPorts need/]],
+    ['icmp without ICMP', { ingress: [{ action: 'Allow', protocol: 'TCP', icmp: { type: 8 } }] }, [/icmp and notICMP need protocol ICMP or ICMPv6/]],
+    ['mixed versions', { ingress: [{ action: 'Allow', source: { nets: ['10.0.0.0/8'] }, destination: { nets: ['fd00::/8'] } }] }, [/mixes IPv4 and IPv6/]],
+    ['version mismatch', { ingress: [{ action: 'Allow', ipVersion: 6, destination: { nets: ['10.0.0.0/8'] } }] }, [/ipVersion is 6 but nets\/notNets hold IPv4 addresses/]],
+    ['bad notSelector', { ingress: [{ action: 'Allow', destination: { notSelector: 'has(' } }] }, [/^spec\.ingress\[0\]\.destination\.notSelector: selector "has\(" is invalid/]],
+    ['services mixed', { ingress: [{ action: 'Allow', destination: { services: { name: 's' }, nets: ['10.0.0.1'] } }] }, [/destination\.services: cannot be combined with nets/]],
+    ['spec not an object', 'nope', [/^spec: must be an object, found "nope"/]],
+    ['bad bool', { preDNAT: 'yes' }, [/^spec\.preDNAT: must be true or false/]],
+  ];
+  for (const [name, spec, expected] of cases) {
+    const obj = { ...gnp('p', {}), spec } as KubeObject;
+    let p;
+    t.doesNotThrow(() => (p = compilePolicy(obj)), name);
+    const invalid = p!.invalid;
+    t.equal(invalid.length, expected.length, `${name}: ${JSON.stringify(invalid)}`);
+    expected.forEach((re, i) => t.match(invalid[i], re, name));
+  }
+  const badRule = compilePolicy(gnp('p', { ingress: [{ action: 'Allow', protocol: 'GRE' }, { action: 'Deny' }] }));
+  t.equal(badRule.ingress[0]?.invalid.length, 1, 'the bad rule is marked');
+  t.same(badRule.ingress[1]?.invalid, [], 'the next rule is fine');
+});
+
+t.test('selectors, tiers, namespace selectors', async (t) => {
+  const empty = compilePolicy(gnp('p', {}));
+  t.ok(empty.selector?.matches({}), 'no selector = all()');
+  t.equal(compilePolicy(gnp('p', { tier: 'security' })).tier, 'security');
+  t.equal(compilePolicy(gnp('p', { tier: '' })).tier, 'default');
+  const cases: [nsSelector: Record<string, string>, selectsHosts: boolean][] = [
+    [{}, true],
+    [{ namespaceSelector: 'all()' }, false],
+    [{ namespaceSelector: "team == 'a'" }, false],
+    [{ namespaceSelector: 'global()' }, true],
+    [{ serviceAccountSelector: 'all()' }, false],
+    [{ serviceAccountSelector: "name == 'x'" }, false],
+  ];
+  for (const [spec, selectsHosts] of cases) {
+    t.equal(compilePolicy(gnp('p', spec)).selectsNonNamespaced, selectsHosts, JSON.stringify(spec));
+  }
+});
+
+t.test('compiled policies are cached per object', async (t) => {
+  const obj = fixture('guide', 'allow-to-pods');
+  t.equal(compilePolicy(obj), compilePolicy(obj), 'same object, same result');
+  t.not(compilePolicy(obj), compilePolicy(structuredClone(obj)), 'a copy compiles anew');
+  t.ok(Object.isFrozen(compilePolicy(obj)));
+});
+
+t.test('sortPolicies: tier, then order, then name (felix PolKVLess)', async (t) => {
+  const policies = [
+    gnp('zeta', { order: 100 }),
+    gnp('alpha', {}),
+    gnp('beta', { order: 100 }),
+    gnp('gamma', { order: 5.5 }),
+    gnp('delta', {}),
+    gnp('sec.first', { tier: 'sec', order: 1000 }),
+    gnp('aaa.first', { tier: 'aaa' }),
+  ].map(compilePolicy);
+  t.same(
+    sortPolicies(policies).map((p) => p.name),
+    ['aaa.first', 'sec.first', 'gamma', 'beta', 'zeta', 'alpha', 'delta'],
+  );
+});
