@@ -1,0 +1,292 @@
+/**
+ * The webhook itself: a Fastify instance answering `POST /mutate` and `POST /validate` with
+ * admission.k8s.io/v1 AdmissionReviews, over HTTPS in production (plain for `inject()` tests).
+ *
+ * The hot path is: parse JSON → check the envelope (compiled ajv schema) → `admit()` →
+ * guard the answer against what the API server rejects → audit line → serialize with a
+ * compiled fast-json-stringify schema. Nothing else is logged per request.
+ *
+ * @example
+ *   const app = buildWebhookApp({ admit, auditLog: (rec) => audit.info(rec), metrics, https: { key, cert } });
+ *   await app.listen({ port: 8443, host: '0.0.0.0' });
+ */
+import type https from 'node:https';
+import { performance } from 'node:perf_hooks';
+import Fastify, { LogController } from 'fastify';
+import type {
+  FastifyError,
+  FastifyHttpsOptions,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifyServerOptions,
+  HookHandlerDoneFunction,
+} from 'fastify';
+import type { Logger } from 'pino';
+import type { AdmissionRequest, AdmissionResponse, AdmissionReview } from '../admission/types.ts';
+import type { AuditRecord } from '../admission/audit-record.ts';
+import type { Stage } from '../rules/types.ts';
+import { WebhookError, badReview, errorBody, webhookError } from './errors.ts';
+import type { ErrorBody } from './errors.ts';
+import type { Metrics, WebhookMetrics, WebhookPath } from './metrics.ts';
+import {
+  describeSchemaError,
+  errorResponseSchema,
+  reviewRequestSchema,
+  reviewResponseSchema,
+} from './review-schema.ts';
+
+/**
+ * The admission decision (src/admission/decide.ts has the same shape). Pure and synchronous;
+ * a throw is treated as a bug: HTTP 500, logged, and the server keeps serving.
+ */
+export type Admit = (
+  stage: Stage,
+  request: AdmissionRequest,
+) => { response: AdmissionResponse; audit: AuditRecord };
+
+/** One audit log line: the decision plus when it was made and how long the request took so far. */
+export type TimedAuditRecord = AuditRecord & { time: string; durationMs: number };
+
+export interface WebhookAppOptions {
+  admit: Admit;
+  /** Called once per decision; a throw is logged and does not change the answer. */
+  auditLog: (record: TimedAuditRecord) => void;
+  metrics: Metrics;
+  /** Operational log (errors, start-up); false or absent = silent. */
+  logger?: Logger | false;
+  /** Largest accepted body in bytes; default `DEFAULT_BODY_LIMIT`. */
+  bodyLimit?: number;
+  /** PEM key and certificate; null or absent = plain HTTP (tests through `inject()`). */
+  https?: { key: string | Buffer; cert: string | Buffer } | null;
+  /** Idle keep-alive sockets are closed after this; default `DEFAULT_KEEP_ALIVE_TIMEOUT_MS`. */
+  keepAliveTimeoutMs?: number;
+}
+
+/**
+ * 7 MiB. An UPDATE review carries the new object (up to the API server's 3 MiB request limit)
+ * and the stored old object, plus the envelope; controller-runtime picked the same bound.
+ */
+export const DEFAULT_BODY_LIMIT = 7 * 1024 * 1024;
+
+/**
+ * The API server's webhook client (Go net/http) drops idle connections after 90 s. Closing
+ * later than the client means we never close a socket it is about to reuse.
+ */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 120_000;
+
+/** Longest time a request may take to arrive; the API server's longest webhook timeout is 30 s. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+const API_VERSION = 'admission.k8s.io/v1';
+
+interface TimedRequest extends FastifyRequest {
+  startedAt: number;
+}
+
+/** Builds the webhook app; call `listen()` on it (or `inject()` in tests). */
+export function buildWebhookApp(opts: WebhookAppOptions): FastifyInstance {
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const serverOptions: FastifyServerOptions = {
+    bodyLimit,
+    keepAliveTimeout: opts.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    // On close: shut idle keep-alive sockets at once, let busy ones finish their request.
+    forceCloseConnections: 'idle',
+    // A request that arrives on a kept-alive socket while we drain is still answered (with
+    // `Connection: close`); a 503 would make the API server apply the failure policy.
+    return503OnClosing: false,
+    // Per request, only the audit line is written (by the handler).
+    logController: new LogController({ disableRequestLogging: true }),
+    // One logger for all requests: no per-request child logger on the hot path.
+    childLoggerFactory: (logger) => logger,
+    ajv: {
+      // The envelope must be right as sent: no type coercion, no defaults, nothing removed.
+      customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false },
+    },
+  };
+  if (opts.logger) serverOptions.loggerInstance = opts.logger;
+  // https.Server is an http.Server to everything past this point; the TLS part is only
+  // needed for certificate reloads (see tls.ts `secureServerOf`).
+  const app = opts.https
+    ? (Fastify({
+        ...serverOptions,
+        https: { key: opts.https.key, cert: opts.https.cert },
+      } as FastifyHttpsOptions<https.Server>) as unknown as FastifyInstance)
+    : Fastify(serverOptions);
+
+  app.decorateRequest('startedAt', 0);
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, parseJsonBody);
+  app.setErrorHandler(makeErrorHandler(bodyLimit));
+  app.setNotFoundHandler(function handleNotFound(request, reply) {
+    const err = webhookError('CIG_ERR_NOT_FOUND', { method: request.method, url: request.url });
+    return reply.code(404).send(errorBody(err));
+  });
+
+  for (const stage of ['mutate', 'validate'] as const) {
+    const path: WebhookPath = `/${stage}`;
+    const series = opts.metrics.webhook(path);
+    app.route({
+      method: 'POST',
+      url: path,
+      schema: {
+        body: reviewRequestSchema,
+        response: { 200: reviewResponseSchema, '4xx': errorResponseSchema, '5xx': errorResponseSchema },
+      },
+      onRequest: makeInstrumentHook(series),
+      handler: makeReviewHandler(stage, path, series, opts),
+    });
+  }
+  return app;
+}
+
+/** Starts the clock and the in-flight count; ends both when the response is done or abandoned. */
+function makeInstrumentHook(series: WebhookMetrics) {
+  return function instrumentRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const started = performance.now();
+    (request as TimedRequest).startedAt = started;
+    series.started();
+    const res = reply.raw;
+    res.once('close', () => {
+      // writableEnded: the whole answer was handed to the socket (inject() never "finishes").
+      if (res.writableEnded) series.finished(res.statusCode, (performance.now() - started) / 1000);
+      else series.abandoned();
+    });
+    done();
+  };
+}
+
+function makeReviewHandler(stage: Stage, path: WebhookPath, series: WebhookMetrics, opts: WebhookAppOptions) {
+  const { admit, auditLog, metrics } = opts;
+  return function handleReview(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const req = (request.body as AdmissionReview).request;
+    let decision: ReturnType<Admit>;
+    try {
+      decision = admit(stage, req);
+    } catch (err) {
+      request.log.error({ err, uid: req.uid, webhook: path }, 'admission decision threw');
+      return reply.code(500).send(errorBody(webhookError('CIG_ERR_INTERNAL', { uid: req.uid })));
+    }
+    const response = checkResponse(stage, req.uid, decision.response, request);
+    const { audit } = decision;
+    series.decided(audit.decision);
+    for (const finding of audit.findings) metrics.finding(finding.rule, finding.action);
+    try {
+      const durationMs = performance.now() - (request as TimedRequest).startedAt;
+      auditLog({ time: new Date().toISOString(), ...audit, durationMs });
+    } catch (err) {
+      request.log.error({ err, uid: req.uid, webhook: path }, 'audit log write failed');
+    }
+    return reply.send({ apiVersion: API_VERSION, kind: 'AdmissionReview', response });
+  };
+}
+
+/**
+ * Makes sure the answer passes the API server's `VerifyAdmissionResponse`: the request's uid,
+ * no patch at all from /validate, `patch` and `patchType: JSONPatch` together from /mutate.
+ * A violation is a bug in the decision, so it is logged at error level and repaired.
+ */
+function checkResponse(stage: Stage, uid: string, res: AdmissionResponse, request: FastifyRequest): AdmissionResponse {
+  const hasPatch = res.patch !== undefined;
+  const hasPatchType = res.patchType !== undefined;
+  if (res.uid === uid && (stage === 'validate' ? !hasPatch && !hasPatchType : hasPatch === hasPatchType)) {
+    return res;
+  }
+  const fixed: AdmissionResponse = { ...res, uid };
+  if (res.uid !== uid) request.log.error({ uid, got: res.uid }, 'decision answered with another uid; replaced it');
+  if (stage === 'validate' && (hasPatch || hasPatchType)) {
+    request.log.error({ uid }, 'decision returned a patch from /validate; removed it');
+    delete fixed.patch;
+    delete fixed.patchType;
+  } else if (hasPatch && !hasPatchType) {
+    request.log.error({ uid }, 'decision returned a patch without patchType; set it to JSONPatch');
+    fixed.patchType = 'JSONPatch';
+  } else if (hasPatchType && !hasPatch) {
+    request.log.error({ uid }, 'decision returned patchType without a patch; removed it');
+    delete fixed.patchType;
+  }
+  return fixed;
+}
+
+/**
+ * JSON body parser with messages that say what is wrong. A `__proto__` key is refused (as
+ * Fastify's own parser does) so nothing downstream can be tricked by a merged prototype.
+ */
+function parseJsonBody(
+  _request: FastifyRequest,
+  body: string | Buffer,
+  done: (err: Error | null, body?: unknown) => void,
+): void {
+  const text = typeof body === 'string' ? body : body.toString('utf8');
+  if (text.length === 0) {
+    done(badReview('request body is empty'));
+    return;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    done(badReview(`body is not valid JSON: ${(err as Error).message}`));
+    return;
+  }
+  if (mayHaveProtoKey(text) && hasProtoKey(text)) {
+    done(badReview('body has a "__proto__" key, which is not allowed'));
+    return;
+  }
+  done(null, value);
+}
+
+/**
+ * Cheap pre-check before the exact one. Any spelling of the key `__proto__` in JSON either has
+ * it literally or escapes one of its letters (_ p r o t: U+005F, U+0070, U+0072, U+006F,
+ * U+0074), i.e. contains `\u005`, `\u006` or `\u007`. The API server (Go encoding/json)
+ * never escapes printable ASCII, so real reviews almost never reach the exact check.
+ */
+function mayHaveProtoKey(text: string): boolean {
+  return text.includes('__proto__') || /\\u00[5-7]/.test(text);
+}
+
+function hasProtoKey(text: string): boolean {
+  let found = false;
+  JSON.parse(text, function reviver(key, value: unknown) {
+    if (key === '__proto__') found = true;
+    return value;
+  });
+  return found;
+}
+
+/** Maps every error Fastify or the parser raises to a catalogue answer `{ code, message }`. */
+function makeErrorHandler(bodyLimit: number) {
+  return function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const err = toWebhookError(error, request, bodyLimit);
+    const status = err.status;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.debug({ code: err.code, message: err.message }, 'request refused');
+    const body: ErrorBody = errorBody(err);
+    return reply.code(status).send(body);
+  };
+}
+
+function toWebhookError(error: FastifyError, request: FastifyRequest, bodyLimit: number): WebhookError {
+  if (error instanceof WebhookError) return error;
+  if (error.validation) return badReview(describeSchemaError(error.validation, request.body));
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return webhookError('CIG_ERR_BODY_TOO_LARGE', { limit: bodyLimit });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
+      const got = request.headers['content-type'];
+      return badReview(`content-type must be application/json (got ${got === undefined ? 'none' : JSON.stringify(got)})`);
+    }
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return webhookError('CIG_ERR_BAD_REQUEST', { detail: 'request body size does not match Content-Length' });
+  }
+  const status = error.statusCode ?? 500;
+  if (status < 500) return webhookError('CIG_ERR_BAD_REQUEST', { detail: error.message });
+  return webhookError('CIG_ERR_INTERNAL', { uid: reviewUid(request.body) ?? 'unknown' }, { cause: error });
+}
+
+function reviewUid(body: unknown): string | undefined {
+  const uid = (body as { request?: { uid?: unknown } } | undefined)?.request?.uid;
+  return typeof uid === 'string' ? uid : undefined;
+}
