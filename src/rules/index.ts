@@ -1,5 +1,8 @@
 import { createRegistry } from './registry.ts';
 import type { Rule } from './types.ts';
+import { gnpHostTrafficAllowed } from './gnp-host-traffic-allowed.ts';
+import { gnpPodCIDRAllowed } from './gnp-pod-cidr-allowed.ts';
+import { serviceClusterIPPolicy } from './service-cluster-ip-policy.ts';
 import { gnpClusterIPNeedsPreDNAT } from './gnp-cluster-ip-needs-prednat.ts';
 import { gnpPreDNATApplyOnForward } from './gnp-prednat-apply-on-forward.ts';
 import { gnpPreDNATDoNotTrack } from './gnp-prednat-do-not-track.ts';
@@ -18,11 +21,14 @@ export const ALL_RULES: readonly Rule[] = [
   serviceExposedHeadless,
   serviceClusterIPPinned,
   serviceClusterIPAdvertised,
+  serviceClusterIPPolicy,
   gnpSchema,
   gnpClusterIPNeedsPreDNAT,
   gnpPreDNATApplyOnForward,
   gnpPreDNATIngressOnly,
   gnpPreDNATDoNotTrack,
+  gnpPodCIDRAllowed,
+  gnpHostTrafficAllowed,
   hostEndpointExpectedIPs,
 ];
 

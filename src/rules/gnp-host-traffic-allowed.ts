@@ -1,0 +1,50 @@
+/**
+ * gnp-host-traffic-allowed — after this write, traffic to the hosts themselves must still be
+ * allowed outside the node-port range.
+ *
+ * A host endpoint denies traffic to its host unless a policy (or the
+ * projectcalico-default-allow profile) allows it; Felix's failsafe ports (ssh, BGP, etcd,
+ * the API server, ...) always get through. Flows: TCP and UDP from any source to the host
+ * endpoint, every port outside `network.nodePortRange`. Evaluated with untracked → pre-DNAT →
+ * normal policy, then profiles (src/calico/dataplane.ts).
+ */
+import { evaluateHostIngress } from '../calico/dataplane.ts';
+import { compilePolicy } from '../calico/policy.ts';
+import { PortIntervalSet } from '../calico/ports.ts';
+import type { Finding, Rule } from './types.ts';
+import { policiesAfterWrite, selectedHostEndpoints } from './support/after-write.ts';
+import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
+import { dropCause } from './support/verdict-text.ts';
+
+export const gnpHostTrafficAllowed: Rule = {
+  id: 'gnp-host-traffic-allowed',
+  kinds: GLOBAL_NETWORK_POLICY,
+  stages: ['validate'],
+  defaultAction: 'warn',
+  doc: 'After this write, traffic to the hosts of the selected host endpoints must still be allowed outside the node-port range; otherwise kubelet, the API server and other host services become unreachable (failsafe ports aside).',
+  check(ctx) {
+    if (ctx.cluster.source === 'static') return []; // the other policies are unknown
+    const submitted = compilePolicy(ctx.object);
+    const heps = selectedHostEndpoints(submitted, ctx);
+    if (heps.length === 0) return [];
+    const policies = policiesAfterWrite(ctx);
+    const nodePorts = ctx.config.network.nodePortRange;
+    const ports = PortIntervalSet.ALL.minus(PortIntervalSet.of([nodePorts]));
+    const findings: Finding[] = [];
+    for (const hep of heps) {
+      const dropped = ['TCP', 'UDP']
+        .map((protocol) => ({ protocol, verdict: evaluateHostIngress(policies, hep, { protocol, source: 'any', destination: { hostEndpoint: hep }, ports }) }))
+        .filter(({ verdict }) => !verdict.allowed);
+      if (dropped.length === 0) continue;
+      const protocols = dropped.map((d) => d.protocol).join('/');
+      findings.push({
+        path: 'spec',
+        message:
+          `after this change, ${protocols} traffic to the hosts of host endpoints selected by "${submitted.selector?.source ?? ''}" (e.g. "${hep.name}"), ports outside ${nodePorts}, ${dropCause(dropped[0]!.verdict)}; only failsafe ports still reach them. ` +
+          `Add a policy selecting these host endpoints with Allow rules for ${protocols} to destination selector "${submitted.selector?.source ?? ''}" and notPorts ["${nodePorts}"], as the guide's allow-traffic-hostendpoints does.`,
+      });
+      break; // one finding is enough to act on
+    }
+    return findings;
+  },
+};

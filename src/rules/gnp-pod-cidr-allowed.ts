@@ -1,0 +1,73 @@
+/**
+ * gnp-pod-cidr-allowed — after this write, traffic forwarded through the host endpoints this
+ * policy selects must still reach every pod CIDR.
+ *
+ * Evaluated with Calico's dataplane order (src/calico/dataplane.ts): untracked → pre-DNAT
+ * (no default drop: unmatched traffic passes on) → normal applyOnForward policy (once one
+ * selects the endpoint, unmatched forwarded traffic is denied). Flows: TCP and UDP, any
+ * source, to each enabled IPPool CIDR (or `network.podCIDRs`), all ports. Without an Allow,
+ * pod-to-pod traffic that crosses hosts is dropped. Felix's failsafe ports skip untracked and
+ * pre-DNAT policy but not forward policy, so with a normal applyOnForward policy present a
+ * pre-DNAT pod Allow does not cover them; that case gets its own message. Host endpoints are taken one per class of
+ * identical labels and profiles.
+ */
+import { evaluateForwarded, FELIX_DEFAULT_FAILSAFE_INBOUND, type PortRule, type Verdict } from '../calico/dataplane.ts';
+import type { HostEndpointView } from '../calico/host-endpoint.ts';
+import { NetSet } from '../calico/nets.ts';
+import { compilePolicy } from '../calico/policy.ts';
+import { PortIntervalSet } from '../calico/ports.ts';
+import type { Finding, Rule } from './types.ts';
+import { policiesAfterWrite, selectedHostEndpoints } from './support/after-write.ts';
+import { parseCidrCached } from './support/cidr.ts';
+import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
+import { podCIDRs } from './support/network.ts';
+import { dropCause } from './support/verdict-text.ts';
+
+type Drop = { protocol: string; verdict: Verdict };
+
+/** The message for the first host-endpoint class that drops something (one finding per CIDR is enough to act on). */
+function firstDrop(heps: readonly HostEndpointView[], drops: (hep: HostEndpointView) => Drop[], message: (hep: HostEndpointView, dropped: Drop[]) => string): string | null {
+  for (const hep of heps) {
+    const dropped = drops(hep);
+    if (dropped.length > 0) return message(hep, dropped);
+  }
+  return null;
+}
+
+const failsafeList = (protocols: string[]): string =>
+  FELIX_DEFAULT_FAILSAFE_INBOUND.filter((r) => protocols.includes(String(r.protocol).toUpperCase()))
+    .map((r) => `${String(r.protocol).toLowerCase()}:${r.port}`)
+    .join(', ');
+
+export const gnpPodCIDRAllowed: Rule = {
+  id: 'gnp-pod-cidr-allowed',
+  kinds: GLOBAL_NETWORK_POLICY,
+  stages: ['validate'],
+  defaultAction: 'warn',
+  doc: 'After this write, traffic forwarded through the host endpoints the policy selects must still be allowed to every pod CIDR; otherwise pod-to-pod traffic across hosts is dropped.',
+  check(ctx) {
+    if (ctx.cluster.source === 'static') return []; // the other policies are unknown
+    const submitted = compilePolicy(ctx.object);
+    const heps = selectedHostEndpoints(submitted, ctx);
+    if (heps.length === 0) return [];
+    const policies = policiesAfterWrite(ctx);
+    const findings: Finding[] = [];
+    const selected = `host endpoints selected by "${submitted.selector?.source ?? ''}"`;
+    for (const cidr of podCIDRs(ctx).filter((c) => parseCidrCached(c) !== null)) {
+      const dropsFor = (hep: HostEndpointView, failsafe: readonly PortRule[]) =>
+        ['TCP', 'UDP']
+          .map((protocol) => ({ protocol, verdict: evaluateForwarded(policies, hep, { protocol, source: 'any', destination: { nets: NetSet.of([cidr]) }, ports: PortIntervalSet.ALL }, { failsafe }) }))
+          .filter(({ verdict }) => !verdict.allowed);
+      // First without failsafe ports (all ports alike), then the ports Felix lets skip pre-DNAT policy.
+      const finding =
+        firstDrop(heps, (hep) => dropsFor(hep, []), (hep, dropped) =>
+          `after this change, ${dropped.map((d) => d.protocol).join('/')} traffic forwarded through ${selected} (e.g. "${hep.name}") to pod CIDR ${cidr} ${dropCause(dropped[0]!.verdict)}, cutting pod traffic between hosts; ` +
+          `add an Allow rule with destination nets [${cidr}] (preDNAT: true, applyOnForward: true) as the guide's allow-to-pods does.`) ??
+        firstDrop(heps, (hep) => dropsFor(hep, FELIX_DEFAULT_FAILSAFE_INBOUND), (hep, dropped) =>
+          `after this change, traffic forwarded through ${selected} (e.g. "${hep.name}") to pod CIDR ${cidr} on Felix's failsafe ports (${failsafeList(dropped.map((d) => d.protocol))}) skips pre-DNAT policy and ${dropCause(dropped[0]!.verdict)}; ` +
+          `also allow destination nets [${cidr}] in a normal policy with applyOnForward: true (no preDNAT) on these host endpoints.`);
+      if (finding !== null) findings.push({ path: 'spec', message: finding });
+    }
+    return findings;
+  },
+};

@@ -1,0 +1,19 @@
+import { isRuleCause, type Verdict } from '../../calico/dataplane.ts';
+
+const quote = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ');
+
+/** "is dropped by …" for a verdict that does not allow a flow: names the policy and rule, or the default. */
+export function dropCause(verdict: Verdict): string {
+  const by = verdict.by;
+  if (isRuleCause(by)) {
+    const how = by.partial ? 'may be dropped (in part)' : 'is dropped';
+    return `${how} by ingress rule ${by.ruleIndex} (${by.action}) of ${by.stage === 'pre-dnat' ? 'pre-DNAT ' : ''}policy "${by.policy}"`;
+  }
+  if ('defaultDeny' in by) {
+    if (by.defaultDeny === 'forward') {
+      return `is dropped by the forward-path default deny that ${by.policies.length === 1 ? 'policy' : 'policies'} ${quote(by.policies)} ${by.policies.length === 1 ? 'turns' : 'turn'} on`;
+    }
+    return `is dropped by the host endpoint's default deny (no policy allows it${by.policies.length > 0 ? ` in ${quote(by.policies)}` : ''}, and no projectcalico-default-allow profile)`;
+  }
+  return 'is dropped';
+}

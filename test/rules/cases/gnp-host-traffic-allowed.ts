@@ -1,0 +1,28 @@
+import type { RuleCase } from '../case.ts';
+import { guideCluster, guidePolicy, policy } from '../guide.ts';
+
+export const cases: RuleCase[] = [
+  ...['allow-cluster-ips', 'allow-to-pods', 'allow-traffic-hostendpoints'].map((name) => ({ name: `guide set: ${name}`, object: guidePolicy(name), cluster: guideCluster(), expect: [] })),
+  {
+    name: 'host-traffic policy removed',
+    object: guidePolicy('allow-to-pods'),
+    cluster: guideCluster({ without: ['allow-traffic-hostendpoints'] }),
+    expect: ['spec'],
+    messageIncludes: ['TCP/UDP', "host endpoints selected by \"k8s-role == 'node'\"", 'ports outside 30000:32767', 'notPorts ["30000:32767"]'],
+  },
+  {
+    name: 'a TCP-only host policy leaves UDP dropped',
+    object: policy('allow-host-tcp', { ingress: [{ action: 'Allow', protocol: 'TCP', destination: { notPorts: ['30000:32767'] } }] }),
+    cluster: guideCluster({ without: ['allow-traffic-hostendpoints'] }),
+    expect: ['spec'],
+    messageIncludes: ['UDP traffic'],
+  },
+  {
+    name: 'a normal Deny ahead of the guide policy',
+    object: policy('deny-host', { order: 1, ingress: [{ action: 'Deny', protocol: 'TCP' }] }),
+    cluster: guideCluster(),
+    expect: ['spec'],
+    messageIncludes: ['ingress rule 0 (Deny) of policy "deny-host"'],
+  },
+  { name: 'static fallback: other policies unknown', object: guidePolicy('allow-to-pods'), expect: [] },
+];
