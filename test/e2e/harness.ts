@@ -4,7 +4,7 @@
  * Everything started is stopped in `stop()`, which tests call from `t.teardown`.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -86,6 +86,8 @@ export class ControlPlane {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.webhook = child;
+    // control-plane.sh down stops it too, should this process die first.
+    await writeFile(join(this.state, 'webhook.pid'), `${child.pid}\n`);
     const append = (chunk: Buffer) => {
       this.webhookLog += chunk.toString();
     };

@@ -58,6 +58,12 @@ t.test('an update that leaves out the allocated clusterIP is allowed', async (t)
 });
 
 t.test('the guide policies (fixed) on both API groups: stored as patched, warnings shown', async (t) => {
+  // The cluster state the guide assumes; the webhook's cache reads it through its informers.
+  for (const name of ['ippool', 'bgpconfiguration', 'host-endpoints']) {
+    const res = await cp.kubectl(['apply', '-f', '-'], (await fixture('guide', name)).replaceAll('apiVersion: projectcalico.org/v3', 'apiVersion: crd.projectcalico.org/v1'));
+    t.equal(res.code, 0, `${name}: ${res.stderr}`);
+  }
+  await new Promise((r) => setTimeout(r, 2000)); // let the watch deliver them
   for (const apiVersion of ['projectcalico.org/v3', 'crd.projectcalico.org/v1']) {
     const resource = `globalnetworkpolicies.${apiVersion.split('/')[0]}`;
     for (const name of ['allow-cluster-ips', 'allow-to-pods', 'allow-traffic-hostendpoints']) {
@@ -80,6 +86,34 @@ t.test('the guide policies (fixed) on both API groups: stored as patched, warnin
     const again = await cp.kubectl(['apply', '-f', '-'], inGroup(YAML.stringify(bare), apiVersion));
     t.equal(again.code, 0);
   }
+});
+
+t.test('cluster-state rules see the stored policies, HostEndpoints, IPPool and BGPConfiguration', async (t) => {
+  const denyAll = YAML.stringify({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'GlobalNetworkPolicy',
+    metadata: { name: 'deny-all-prednat' },
+    spec: { order: 1, selector: "k8s-role == 'node'", preDNAT: true, applyOnForward: true, types: ['Ingress'], ingress: [{ action: 'Deny' }] },
+  });
+  const res = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], denyAll);
+  t.equal(res.code, 0, 'a warning, not a denial');
+  t.match(res.stderr, /Warning: \[gnp-pod-cidr-allowed\] after this change, TCP\/UDP traffic forwarded through host endpoints selected by "k8s-role == 'node'" \(e\.g\. "node1-eth0"\) to pod CIDR 192\.168\.0\.0\/16 is dropped by ingress rule 0 \(Deny\) of pre-DNAT policy "deny-all-prednat"/);
+  // Advertise part of this API server's service range and allow one IP of it, as the guide does.
+  const patched = await cp.kubectl(['patch', 'bgpconfigurations.crd.projectcalico.org', 'default', '--type=merge', '-p', '{"spec":{"serviceClusterIPs":[{"cidr":"10.20.30.0/24"},{"cidr":"10.96.0.0/16"}]}}']);
+  t.equal(patched.code, 0, patched.stderr);
+  const allow = YAML.parse(await fixture('guide', 'allow-cluster-ips')) as { metadata: { name: string }; spec: { ingress: Array<{ destination: { nets: string[] } }> } };
+  allow.metadata.name = 'allow-svc-a';
+  allow.spec.ingress = [{ ...allow.spec.ingress[0]!, destination: { nets: ['10.96.0.41/32'] } }];
+  t.equal((await cp.kubectl(['apply', '-f', '-'], YAML.stringify(allow))).code, 0);
+  await new Promise((r) => setTimeout(r, 2000)); // let the watch deliver them
+  const covered = await cp.kubectl(['apply', '-f', '-'], service('svc-a', { exposed: true, clusterIP: '10.96.0.41' }));
+  t.equal(covered.code, 0, covered.stderr);
+  t.notMatch(covered.stderr, /service-cluster-ip-policy/, 'allow-svc-a (stored) covers 10.96.0.41');
+  t.notMatch(covered.stderr, /service-cluster-ip-advertised/, 'inside the advertised 10.96.0.0/16');
+  const outside = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], service('svc-z', { exposed: true, clusterIP: '10.97.5.5' }));
+  t.equal(outside.code, 0, 'warnings only');
+  t.match(outside.stderr, /Warning: \[service-cluster-ip-advertised\] .*10\.97\.5\.5 is outside every advertised service CIDR \(10\.20\.30\.0\/24, 10\.96\.0\.0\/16\)/);
+  t.match(outside.stderr, /Warning: \[service-cluster-ip-policy\] .*cluster IP 10\.97\.5\.5/);
 });
 
 t.test('the guide policies as published are rejected with field paths', async (t) => {
