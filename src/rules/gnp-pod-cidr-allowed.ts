@@ -18,7 +18,7 @@ import { compilePolicy } from '../calico/policy.ts';
 import { PortIntervalSet } from '../calico/ports.ts';
 import type { Finding, Rule } from './types.ts';
 import { policiesAfterWrite, selectedHostEndpoints } from './support/after-write.ts';
-import { parseCidrCached } from './support/cidr.ts';
+import { netOf } from './support/cidr.ts';
 import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
 import { podCIDRs } from './support/network.ts';
 import { dropCause } from './support/verdict-text.ts';
@@ -53,7 +53,7 @@ export const gnpPodCIDRAllowed: Rule = {
     const policies = policiesAfterWrite(ctx);
     const findings: Finding[] = [];
     const selected = `host endpoints selected by "${submitted.selector?.source ?? ''}"`;
-    for (const cidr of podCIDRs(ctx).filter((c) => parseCidrCached(c) !== null)) {
+    for (const cidr of podCIDRs(ctx).filter((c) => netOf(c) !== null)) {
       const dropsFor = (hep: HostEndpointView, failsafe: readonly PortRule[]) =>
         ['TCP', 'UDP']
           .map((protocol) => ({ protocol, verdict: evaluateForwarded(policies, hep, { protocol, source: 'any', destination: { nets: NetSet.of([cidr]) }, ports: PortIntervalSet.ALL }, { failsafe }) }))

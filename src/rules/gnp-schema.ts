@@ -13,7 +13,7 @@ import { isCidr } from '../config/cidr-format.ts';
 import { describeSchemaError, type PathMessage } from '../kube/field-path.ts';
 import { parseSelectorCached, SelectorSyntaxError } from '../calico/selector/index.ts';
 import type { Finding, Rule } from './types.ts';
-import { parseCidrCached } from './support/cidr.ts';
+import { netOf } from './support/cidr.ts';
 import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
 import { GNP_SCHEMA } from './support/gnp-json-schema.ts';
 
@@ -84,7 +84,7 @@ const nonEmpty = (v: unknown): boolean => Array.isArray(v) && v.length > 0;
 function ruleErrors(path: string, rule: Obj): PathMessage[] {
   const out: PathMessage[] = [];
   const protocol = rule['protocol'] === undefined ? undefined : String(rule['protocol']).toLowerCase();
-  const versions = new Set<string>();
+  const versions = new Set<number>();
   for (const side of ['source', 'destination'] as const) {
     const entity = asObj(rule[side]);
     if (entity === null) continue;
@@ -111,8 +111,8 @@ function ruleErrors(path: string, rule: Obj): PathMessage[] {
       const nets = entity[field];
       if (!Array.isArray(nets)) continue;
       for (const n of nets) {
-        const cidr = typeof n === 'string' ? parseCidrCached(n) : null;
-        if (cidr) versions.add(cidr[0].kind());
+        const cidr = typeof n === 'string' ? netOf(n) : null;
+        if (cidr) versions.add(cidr.version);
       }
     }
     if (asObj(entity['services']) && ['nets', 'notNets', 'selector', 'notSelector', 'ports', 'notPorts'].some((f) => entity[f] !== undefined)) {
@@ -121,7 +121,7 @@ function ruleErrors(path: string, rule: Obj): PathMessage[] {
   }
   if (versions.size > 1) out.push({ path, message: 'rule mixes IPv4 and IPv6 nets; Calico accepts one IP version per rule. Fix: split it into an IPv4 rule and an IPv6 rule' });
   const ipVersion = rule['ipVersion'];
-  if ((ipVersion === 4 || ipVersion === 6) && versions.size === 1 && !versions.has(ipVersion === 4 ? 'ipv4' : 'ipv6')) {
+  if ((ipVersion === 4 || ipVersion === 6) && versions.size === 1 && !versions.has(ipVersion)) {
     out.push({ path: `${path}.ipVersion`, message: `ipVersion ${ipVersion} does not match the rule's nets` });
   }
   for (const field of ['icmp', 'notICMP'] as const) {

@@ -16,7 +16,7 @@ import { parseSelectorCached } from '../calico/selector/index.ts';
 import { exposureReason } from '../kube/exposure.ts';
 import type { Finding, Rule } from './types.ts';
 import { hostEndpointClasses, storedPolicies } from './support/after-write.ts';
-import { parseCidrCached } from './support/cidr.ts';
+import { netOf } from './support/cidr.ts';
 import { SERVICE } from './support/kinds.ts';
 import { declaredClusterIPs, isHeadless, objectRef, serviceSpec } from './support/service.ts';
 
@@ -45,7 +45,7 @@ export const serviceClusterIPPolicy: Rule = {
     const reason = exposureReason(object, config);
     const spec = serviceSpec(object);
     if (reason === null || spec.type === 'ExternalName' || isHeadless(spec) || spec.externalTrafficPolicy === 'Local') return [];
-    const ips = declaredClusterIPs(spec).filter((ip) => parseCidrCached(ip) !== null);
+    const ips = declaredClusterIPs(spec).filter((ip) => netOf(ip) !== null);
     const ports = servicePorts(object.spec);
     if (ips.length === 0 || ports.length === 0) return [];
     let hostSelector;

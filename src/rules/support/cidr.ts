@@ -1,32 +1,23 @@
-import ipaddr from 'ipaddr.js';
+import { netContains, tryParseNet, type Net } from '../../calico/nets.ts';
 
-type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+const parsed = new Map<string, Net | null>();
 
-const parsed = new Map<string, Cidr | null>();
-
-/** Parses an IP or CIDR once (bare IPs become /32 or /128); null when invalid. */
-export function parseCidrCached(value: string): Cidr | null {
+/** An IP or CIDR parsed once (addresses and ranges repeat across requests); null when invalid. */
+export function netOf(value: string): Net | null {
   let hit = parsed.get(value);
-  if (hit !== undefined) return hit;
-  try {
-    hit = value.includes('/') ? ipaddr.parseCIDR(value) : (() => {
-      const ip = ipaddr.parse(value);
-      return [ip, ip.kind() === 'ipv4' ? 32 : 128] as Cidr;
-    })();
-  } catch {
-    hit = null;
+  if (hit === undefined) {
+    hit = tryParseNet(value) ?? null;
+    if (parsed.size >= 10_000) parsed.clear();
+    parsed.set(value, hit);
   }
-  if (parsed.size > 10_000) parsed.clear();
-  parsed.set(value, hit);
   return hit;
 }
 
 /** True when network `inner` lies wholly inside network `outer` (same IP family only). */
 export function cidrWithin(inner: string, outer: string): boolean {
-  const a = parseCidrCached(inner);
-  const b = parseCidrCached(outer);
-  if (a === null || b === null || a[0].kind() !== b[0].kind() || a[1] < b[1]) return false;
-  return (a[0] as ipaddr.IPv4).match(b as [ipaddr.IPv4, number]);
+  const a = netOf(inner);
+  const b = netOf(outer);
+  return a !== null && b !== null && netContains(b, a);
 }
 
 export const withinAny = (inner: string, outers: readonly string[]): boolean => outers.some((o) => cidrWithin(inner, o));
