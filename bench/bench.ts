@@ -8,7 +8,9 @@
  *
  * Env: BENCH_DURATION (s per run, default 5), BENCH_ROUNDS (3), BENCH_RATE (2000),
  * BENCH_CONNECTIONS (10), BENCH_LOADGEN (`child` default, or `inproc`), BENCH_AUDIT (how the
- * audit line is written: `async` pino destination default, `sync`, or `none`).
+ * audit line is written by pino: `async` destination (default), `sync`, `buffered` (async,
+ * written in 4 KiB batches and at least every second), `json` (JSON.stringify of the record
+ * written to the same async destination, no pino logger), or `none`), BENCH_ADMIT (bench/admit.ts).
  * Results: table on stdout, JSON in bench/results/latest.json.
  */
 import { fork } from 'node:child_process';
@@ -22,6 +24,7 @@ import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildWebhookApp } from '../src/server/app.ts';
+import type { TimedAuditRecord } from '../src/server/app.ts';
 import { createMetrics } from '../src/server/metrics.ts';
 import { makeAdmit } from './admit.ts';
 import { runLoad } from './load.ts';
@@ -36,7 +39,7 @@ const cfg = {
   rate: Number(env.BENCH_RATE ?? 2000),
   connections: Number(env.BENCH_CONNECTIONS ?? 10),
   loadgen: env.BENCH_LOADGEN === 'inproc' ? ('inproc' as const) : ('child' as const),
-  audit: env.BENCH_AUDIT === 'sync' || env.BENCH_AUDIT === 'none' ? env.BENCH_AUDIT : ('async' as const),
+  audit: (['sync', 'buffered', 'json', 'none'] as const).find((m) => m === env.BENCH_AUDIT) ?? ('async' as const),
 };
 const warmupS = Math.min(2, cfg.durationS);
 
@@ -64,10 +67,21 @@ async function main(): Promise<void> {
   const cert = makeBenchCert();
   const { admit, label } = await makeAdmit();
   // Production writes one pino JSON line per decision; write it here too (to /dev/null).
-  const audit = pino({ base: null, timestamp: false }, pino.destination({ dest: '/dev/null', sync: cfg.audit === 'sync' }));
+  const auditDest = pino.destination({
+    dest: '/dev/null',
+    sync: cfg.audit === 'sync',
+    ...(cfg.audit === 'buffered' ? { minLength: 4096 } : {}),
+  });
+  const auditFlush = cfg.audit === 'buffered' ? setInterval(() => auditDest.flush(), 1000) : undefined;
+  const audit = pino({ base: { log: 'audit' }, timestamp: false }, auditDest);
+  const auditWriter = (): ((rec: TimedAuditRecord) => void) => {
+    if (cfg.audit === 'none') return () => {};
+    if (cfg.audit === 'json') return (rec) => void auditDest.write(`${JSON.stringify(rec)}\n`);
+    return (rec) => audit.info(rec);
+  };
   const webhook = buildWebhookApp({
     admit,
-    auditLog: cfg.audit === 'none' ? () => {} : (rec) => audit.info(rec),
+    auditLog: auditWriter(),
     metrics: createMetrics(),
     https: { key: cert.key, cert: cert.cert },
   });
@@ -111,7 +125,8 @@ async function main(): Promise<void> {
       await checkAnswer(s.bare, cert.cert);
     }
     log(`clusterip-guard bench — Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`);
-    log(`admit: ${label}; audit line: ${cfg.audit === 'none' ? 'not written' : `pino, ${cfg.audit} destination (/dev/null)`}`);
+    const auditText = { none: 'not written', json: 'JSON.stringify to an async pino destination' }[cfg.audit as string];
+    log(`admit: ${label}; audit line to /dev/null: ${auditText ?? `pino logger, ${cfg.audit} destination`}`);
     const load = os.loadavg()[0]!;
     log(`machine load average (1 min) at start: ${load.toFixed(2)}` +
       (load > os.cpus().length / 4 ? '  ← other work is running; expect noisy numbers' : ''));
@@ -151,6 +166,7 @@ async function main(): Promise<void> {
     report(scenarios, stats, label);
   } finally {
     loader?.close();
+    clearInterval(auditFlush);
     await webhook.close();
     await bare.close();
     cert.remove();
@@ -169,17 +185,20 @@ function report(scenarios: Scenario[], stats: Map<string, TargetStats>, label: s
     scenarios: [] as unknown[],
   };
   log('\n(a) saturated throughput, median of rounds');
-  log(row(['scenario', 'webhook req/s', 'bare req/s', 'ratio', 'CPU µs/req w/b', 'CPU ratio b/w']));
+  log(row(['scenario', 'webhook req/s', 'bare req/s', 'ratio', 'paired', 'CPU µs/req w/b', 'CPU ratio b/w']));
   for (const s of scenarios) {
     const w = stats.get(s.webhook.name)!;
     const b = stats.get(s.bare.name)!;
     const wr = median(w.saturatedRps);
     const br = median(b.saturatedRps);
+    // Each round runs the two back to back, so a per-round ratio cancels slow drift in the machine.
+    const paired = median(w.saturatedRps.map((rps, i) => rps / b.saturatedRps[i]!));
     log(row([
       `${s.name} (${(s.bodyBytes / 1024).toFixed(1)} KiB)`,
       wr.toFixed(0),
       br.toFixed(0),
       (wr / br).toFixed(2),
+      paired.toFixed(2),
       `${median(w.serverCpuPerReqUs).toFixed(0)} / ${median(b.serverCpuPerReqUs).toFixed(0)}`,
       (median(b.serverCpuPerReqUs) / median(w.serverCpuPerReqUs)).toFixed(2),
     ]));
@@ -192,6 +211,7 @@ function report(scenarios: Scenario[], stats: Map<string, TargetStats>, label: s
         webhookMedian: wr,
         bareMedian: br,
         ratio: wr / br,
+        pairedRatio: paired,
         webhookCpuUsPerReq: median(w.serverCpuPerReqUs),
         bareCpuUsPerReq: median(b.serverCpuPerReqUs),
       },
@@ -221,6 +241,8 @@ function report(scenarios: Scenario[], stats: Map<string, TargetStats>, label: s
   log('- "even": one request every 1/rate s (open loop). "autocannon": overallRate gives each connection a');
   log('  per-second quota that it sends back to back at the start of each second, i.e. bursts at full speed.');
   if (lag) log(`- even pacing: the generator sent late by p99 ${ms(lag.p99)} ms (timer granularity), not counted in latency.`);
+  log('- "ratio" = median webhook / median bare; "paired" = median of the per-round ratios (each round runs the');
+  log('  two back to back, which cancels drift in other load on the machine).');
   log('- server CPU = CPU time of the process hosting both servers (one driven at a time), per request or as % of one core.');
   log('  "CPU ratio b/w" = bare CPU per request / webhook CPU per request: the throughput ratio to expect when the');
   log('  server, not the load generator, is the bottleneck (with 2 cores, saturated runs are often client-bound).');

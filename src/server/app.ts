@@ -3,8 +3,8 @@
  * admission.k8s.io/v1 AdmissionReviews, over HTTPS in production (plain for `inject()` tests).
  *
  * The hot path is: parse JSON → check the envelope (compiled ajv schema) → `admit()` →
- * guard the answer against what the API server rejects → audit line → serialize with a
- * compiled fast-json-stringify schema. Nothing else is logged per request.
+ * guard the answer against what the API server rejects → serialize and send → audit line.
+ * Nothing else is logged per request.
  *
  * @example
  *   const app = buildWebhookApp({ admit, auditLog: (rec) => audit.info(rec), metrics, https: { key, cert } });
@@ -45,7 +45,7 @@ export type Admit = (
   request: AdmissionRequest,
 ) => { response: AdmissionResponse; audit: AuditRecord };
 
-/** One audit log line: the decision plus when it was made and how long the request took so far. */
+/** One audit log line: the decision, when it was made, and ms from request arrival to the decision. */
 export type TimedAuditRecord = AuditRecord & { time: string; durationMs: number };
 
 export interface WebhookAppOptions {
@@ -172,13 +172,15 @@ function makeReviewHandler(stage: Stage, path: WebhookPath, series: WebhookMetri
     const { audit } = decision;
     series.decided(audit.decision);
     for (const finding of audit.findings) metrics.finding(finding.rule, finding.action);
+    const durationMs = performance.now() - (request as TimedRequest).startedAt;
+    // Answer first, then write the audit line: the API server is waiting, the log is not.
+    reply.send({ apiVersion: API_VERSION, kind: 'AdmissionReview', response });
     try {
-      const durationMs = performance.now() - (request as TimedRequest).startedAt;
       auditLog({ time: new Date().toISOString(), ...audit, durationMs });
     } catch (err) {
       request.log.error({ err, uid: req.uid, webhook: path }, 'audit log write failed');
     }
-    return reply.send({ apiVersion: API_VERSION, kind: 'AdmissionReview', response });
+    return reply;
   };
 }
 

@@ -60,8 +60,10 @@ export const reviewRequestSchema = {
 } as const;
 
 /**
- * What the API server accepts back (`VerifyAdmissionResponse`). Used by fast-json-stringify,
- * which also means a field the API server does not know can never leak into the answer.
+ * What the API server accepts back (`VerifyAdmissionResponse`), compiled by fast-json-stringify.
+ * Not for speed (for answers this small it measured the same as JSON.stringify, ~0.2–0.8 µs)
+ * but for the contract: an answer without `uid` or `allowed` fails to serialize and becomes a
+ * 500 instead of reaching the API server, and fields it does not know never leak out.
  */
 export const reviewResponseSchema = {
   type: 'object',
