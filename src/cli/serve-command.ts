@@ -53,7 +53,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const port = portOption(values.port, '--port', 8443);
   const probePort = portOption(values['probe-port'], '--probe-port', 9090);
   const log = pino({ base: { component: 'clusterip-guard' } });
-  const audit = pino({ base: { log: 'audit' }, timestamp: false }); // records carry their own time
+  // Audit lines go to stdout through an asynchronous destination (off the request path), flushed on exit.
+  const auditDest = pino.destination({ dest: 1, sync: false });
+  const audit = pino({ base: { log: 'audit' }, timestamp: false }, auditDest); // records carry their own time
 
   const config = values.config ? await loadConfigFile(values.config) : defaultConfig();
   let files = { certFile: values['tls-cert'] ?? '', keyFile: values['tls-key'] ?? '' };
@@ -77,6 +79,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await probe.app.listen({ port: probePort, host: values.host });
   const tls = watchTlsFiles({ files, initial: pair, servers: [secureServerOf(app)], logger: log });
   log.info({ webhook: `https://${values.host}:${port}`, probes: `http://${values.host}:${probePort}`, certExpires: pair.validTo }, 'clusterip-guard serving');
-  const shutdown = installShutdown({ apps: [app], probe, graceMs: 25_000, cleanup: [() => tls.close(), () => cluster.close()], logger: log });
+  const shutdown = installShutdown({ apps: [app], probe, graceMs: 25_000, cleanup: [() => tls.close(), () => cluster.close(), () => auditDest.flushSync()], logger: log });
   return shutdown.done;
 }
