@@ -73,7 +73,7 @@ function syntheticCluster(nodes: number, policies: number): KubeObject[] {
         'HostEndpoint',
         `node-${i}-eth0`,
         { node: `node-${i}`, interfaceName: 'eth0', expectedIPs: [`10.0.${i >> 8}.${i & 255}`] },
-        { 'k8s-role': 'node', zone: `zone-${i % 3}` },
+        { 'k8s-role': 'node', zone: `zone-${i % 3}`, 'kubernetes.io/hostname': `node-${i}` },
       ),
     );
   }

@@ -147,12 +147,27 @@ function segmentsFor(stage: Stage, policies: readonly CompiledPolicy[]): Segment
   return segments;
 }
 
+type Stages = Record<Stage, Segment[]>;
+
+/**
+ * Callers evaluate several flows (protocols, failsafe splits) against the same policy list and
+ * endpoint; the selection and sort are done once per (list, endpoint, invalid-policy mode).
+ */
+const stagesCache = new WeakMap<readonly CompiledPolicy[], WeakMap<HostEndpointView, Map<string, Stages>>>();
+
 /** Ingress policies selecting the host endpoint, in Felix order, by stage. */
-function stagesFor(
-  policies: readonly CompiledPolicy[],
-  hep: HostEndpointView,
-  opts: EvaluateOptions,
-): Record<Stage, Segment[]> {
+function stagesFor(policies: readonly CompiledPolicy[], hep: HostEndpointView, opts: EvaluateOptions): Stages {
+  let byHep = stagesCache.get(policies);
+  if (byHep === undefined) stagesCache.set(policies, (byHep = new WeakMap()));
+  let byMode = byHep.get(hep);
+  if (byMode === undefined) byHep.set(hep, (byMode = new Map()));
+  const mode = opts.invalidPolicies ?? 'rule-matches-nothing';
+  let stages = byMode.get(mode);
+  if (stages === undefined) byMode.set(mode, (stages = computeStages(policies, hep, opts)));
+  return stages;
+}
+
+function computeStages(policies: readonly CompiledPolicy[], hep: HostEndpointView, opts: EvaluateOptions): Stages {
   const selected = policies
     .filter((p) => governsIngress(p) && selectsHostEndpoint(p, hep))
     .filter((p) => opts.invalidPolicies !== 'policy-missing' || p.invalid.length === 0)

@@ -132,10 +132,21 @@ function worst(results: readonly MatchResult[]): MatchResult {
   return 'full';
 }
 
+/** A rule side's nets minus notNets for one IP version, built once per compiled entity. */
+const entityNets = new WeakMap<CompiledEntity, Map<IPVersion, NetSet>>();
+
+function netsOf(entity: CompiledEntity, version: IPVersion): NetSet {
+  let byVersion = entityNets.get(entity);
+  if (byVersion === undefined) entityNets.set(entity, (byVersion = new Map()));
+  let set = byVersion.get(version);
+  if (set === undefined) byVersion.set(version, (set = NetSet.from({ nets: entity.nets, notNets: entity.notNets }).restrictTo(version)));
+  return set;
+}
+
 function addressMatch(entity: CompiledEntity, addresses: NetSet | undefined, version: IPVersion): MatchResult {
   if (entity.nets === undefined && entity.notNets.length === 0) return 'full';
   if (addresses === undefined) return 'partial';
-  const rule = NetSet.from({ nets: entity.nets, notNets: entity.notNets }).restrictTo(version);
+  const rule = netsOf(entity, version);
   if (rule.coversAll(addresses)) return 'full';
   return rule.intersects(addresses) ? 'partial' : 'none';
 }
@@ -205,22 +216,29 @@ export function matchRuleView(rule: CompiledRule, v: FlowView): RuleMatch {
   if (!protocolMatches(v.protocol, rule)) return NO_MATCH;
   const src = rule.source;
   const dst = rule.destination;
-  const criteria: [string, MatchResult][] = [
-    ['ICMP type/code', rule.icmpConstrained ? 'partial' : 'full'],
-    ['HTTP match', rule.httpConstrained ? 'partial' : 'full'],
-    ['source address', addressMatch(src, v.source, v.version)],
-    ['source selector', selectorMatch(src.selector, src.notSelector, undefined, v.version)],
-    ['source ports', portMatch(src, PortIntervalSet.ALL, 'unknown')],
-    ...src.undecidable.map((f): [string, MatchResult] => [`source ${f}`, 'partial']),
-    ['destination address', addressMatch(dst, v.destination, v.version)],
-    ['destination selector', selectorMatch(dst.selector, dst.notSelector, v.destinationHost, v.version)],
-    ['destination ports', portMatch(dst, v.ports, v.destinationHost !== undefined ? 'match-nothing' : 'unknown')],
-    ...dst.undecidable.map((f): [string, MatchResult] => [`destination ${f}`, 'partial']),
+  // Cheapest criteria first; any `none` ends the match.
+  const criteria: Array<[string, () => MatchResult]> = [
+    ['ICMP type/code', () => (rule.icmpConstrained ? 'partial' : 'full')],
+    ['HTTP match', () => (rule.httpConstrained ? 'partial' : 'full')],
+    ['destination ports', () => portMatch(dst, v.ports, v.destinationHost !== undefined ? 'match-nothing' : 'unknown')],
+    ['destination address', () => addressMatch(dst, v.destination, v.version)],
+    ['destination selector', () => selectorMatch(dst.selector, dst.notSelector, v.destinationHost, v.version)],
+    ['source address', () => addressMatch(src, v.source, v.version)],
+    ['source selector', () => selectorMatch(src.selector, src.notSelector, undefined, v.version)],
+    ['source ports', () => portMatch(src, PortIntervalSet.ALL, 'unknown')],
   ];
-  const result = worst(criteria.map(([, r]) => r));
-  if (result !== 'partial') return result === 'none' ? NO_MATCH : { result, uncertainOn: [] };
-  return { result, uncertainOn: criteria.filter(([, r]) => r === 'partial').map(([name]) => name) };
+  const uncertainOn: string[] = [];
+  for (const [name, match] of criteria) {
+    const r = match();
+    if (r === 'none') return NO_MATCH;
+    if (r === 'partial') uncertainOn.push(name);
+  }
+  for (const f of src.undecidable) uncertainOn.push(`source ${f}`);
+  for (const f of dst.undecidable) uncertainOn.push(`destination ${f}`);
+  return uncertainOn.length === 0 ? FULL_MATCH : { result: 'partial', uncertainOn };
 }
+
+const FULL_MATCH: RuleMatch = Object.freeze({ result: 'full', uncertainOn: Object.freeze([]) });
 
 /**
  * Matches a rule against a whole flow (every IP version it has):

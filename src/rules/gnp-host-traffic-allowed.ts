@@ -12,7 +12,7 @@ import { evaluateHostIngress } from '../calico/dataplane.ts';
 import { compilePolicy } from '../calico/policy.ts';
 import { PortIntervalSet } from '../calico/ports.ts';
 import type { Finding, Rule } from './types.ts';
-import { policiesAfterWrite, selectedHostEndpoints } from './support/after-write.ts';
+import { selectedAfterWrite } from './support/after-write.ts';
 import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
 import { dropCause } from './support/verdict-text.ts';
 
@@ -25,13 +25,12 @@ export const gnpHostTrafficAllowed: Rule = {
   check(ctx) {
     if (ctx.cluster.source === 'static') return []; // the other policies are unknown
     const submitted = compilePolicy(ctx.object);
-    const heps = selectedHostEndpoints(submitted, ctx);
-    if (heps.length === 0) return [];
-    const policies = policiesAfterWrite(ctx);
+    const classes = selectedAfterWrite(submitted, ctx);
+    if (classes.length === 0) return [];
     const nodePorts = ctx.config.network.nodePortRange;
     const ports = PortIntervalSet.ALL.minus(PortIntervalSet.of([nodePorts]));
     const findings: Finding[] = [];
-    for (const hep of heps) {
+    for (const { hostEndpoint: hep, policies } of classes) {
       const dropped = ['TCP', 'UDP']
         .map((protocol) => ({ protocol, verdict: evaluateHostIngress(policies, hep, { protocol, source: 'any', destination: { hostEndpoint: hep }, ports }) }))
         .filter(({ verdict }) => !verdict.allowed);

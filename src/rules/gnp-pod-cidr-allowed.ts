@@ -17,7 +17,7 @@ import { NetSet } from '../calico/nets.ts';
 import { compilePolicy } from '../calico/policy.ts';
 import { PortIntervalSet } from '../calico/ports.ts';
 import type { Finding, Rule } from './types.ts';
-import { policiesAfterWrite, selectedHostEndpoints } from './support/after-write.ts';
+import { selectedAfterWrite, type SelectedClass } from './support/after-write.ts';
 import { netOf } from './support/cidr.ts';
 import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
 import { podCIDRs } from './support/network.ts';
@@ -26,10 +26,10 @@ import { dropCause } from './support/verdict-text.ts';
 type Drop = { protocol: string; verdict: Verdict };
 
 /** The message for the first host-endpoint class that drops something (one finding per CIDR is enough to act on). */
-function firstDrop(heps: readonly HostEndpointView[], drops: (hep: HostEndpointView) => Drop[], message: (hep: HostEndpointView, dropped: Drop[]) => string): string | null {
-  for (const hep of heps) {
-    const dropped = drops(hep);
-    if (dropped.length > 0) return message(hep, dropped);
+function firstDrop(classes: readonly SelectedClass[], drops: (c: SelectedClass) => Drop[], message: (hep: HostEndpointView, dropped: Drop[]) => string): string | null {
+  for (const c of classes) {
+    const dropped = drops(c);
+    if (dropped.length > 0) return message(c.hostEndpoint, dropped);
   }
   return null;
 }
@@ -48,22 +48,21 @@ export const gnpPodCIDRAllowed: Rule = {
   check(ctx) {
     if (ctx.cluster.source === 'static') return []; // the other policies are unknown
     const submitted = compilePolicy(ctx.object);
-    const heps = selectedHostEndpoints(submitted, ctx);
-    if (heps.length === 0) return [];
-    const policies = policiesAfterWrite(ctx);
+    const classes = selectedAfterWrite(submitted, ctx);
+    if (classes.length === 0) return [];
     const findings: Finding[] = [];
     const selected = `host endpoints selected by "${submitted.selector?.source ?? ''}"`;
     for (const cidr of podCIDRs(ctx).filter((c) => netOf(c) !== null)) {
-      const dropsFor = (hep: HostEndpointView, failsafe: readonly PortRule[]) =>
+      const dropsFor = ({ hostEndpoint: hep, policies }: SelectedClass, failsafe: readonly PortRule[]) =>
         ['TCP', 'UDP']
           .map((protocol) => ({ protocol, verdict: evaluateForwarded(policies, hep, { protocol, source: 'any', destination: { nets: NetSet.of([cidr]) }, ports: PortIntervalSet.ALL }, { failsafe }) }))
           .filter(({ verdict }) => !verdict.allowed);
       // First without failsafe ports (all ports alike), then the ports Felix lets skip pre-DNAT policy.
       const finding =
-        firstDrop(heps, (hep) => dropsFor(hep, []), (hep, dropped) =>
+        firstDrop(classes, (c) => dropsFor(c, []), (hep, dropped) =>
           `after this change, ${dropped.map((d) => d.protocol).join('/')} traffic forwarded through ${selected} (e.g. "${hep.name}") to pod CIDR ${cidr} ${dropCause(dropped[0]!.verdict)}, cutting pod traffic between hosts; ` +
           `add an Allow rule with destination nets [${cidr}] (preDNAT: true, applyOnForward: true) as the guide's allow-to-pods does.`) ??
-        firstDrop(heps, (hep) => dropsFor(hep, FELIX_DEFAULT_FAILSAFE_INBOUND), (hep, dropped) =>
+        firstDrop(classes, (c) => dropsFor(c, FELIX_DEFAULT_FAILSAFE_INBOUND), (hep, dropped) =>
           `after this change, traffic forwarded through ${selected} (e.g. "${hep.name}") to pod CIDR ${cidr} on Felix's failsafe ports (${failsafeList(dropped.map((d) => d.protocol))}) skips pre-DNAT policy and ${dropCause(dropped[0]!.verdict)}; ` +
           `also allow destination nets [${cidr}] in a normal policy with applyOnForward: true (no preDNAT) on these host endpoints.`);
       if (finding !== null) findings.push({ path: 'spec', message: finding });

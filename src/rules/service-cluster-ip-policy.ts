@@ -8,14 +8,13 @@
  * traffic (`network.hostEndpointSelector`), that matches at least part of the traffic to the
  * Service's cluster IP and ports. Runs at /validate, where the IP is final.
  */
-import { selectsHostEndpoint } from '../calico/dataplane.ts';
 import { matchRule } from '../calico/flow.ts';
 import { NetSet } from '../calico/nets.ts';
 import { PortIntervalSet } from '../calico/ports.ts';
 import { parseSelectorCached } from '../calico/selector/index.ts';
 import { exposureReason } from '../kube/exposure.ts';
 import type { Finding, Rule } from './types.ts';
-import { hostEndpointClasses, storedPolicies } from './support/after-write.ts';
+import { hostEndpointClasses } from './support/after-write.ts';
 import { netOf } from './support/cidr.ts';
 import { SERVICE } from './support/kinds.ts';
 import { declaredClusterIPs, isHeadless, objectRef, serviceSpec } from './support/service.ts';
@@ -54,9 +53,9 @@ export const serviceClusterIPPolicy: Rule = {
     } catch {
       return [];
     }
-    const heps = hostEndpointClasses(ctx).filter((hep) => hostSelector.matches(hep.labels));
-    if (heps.length === 0) return [];
-    const preDNAT = storedPolicies(ctx.cluster).filter((p) => p.preDNAT && heps.some((hep) => selectsHostEndpoint(p, hep)));
+    const classes = hostEndpointClasses(ctx).filter((c) => hostSelector.matches(c.representative.labels));
+    if (classes.length === 0) return [];
+    const preDNAT = [...new Set(classes.flatMap((c) => c.policies.filter((p) => p.preDNAT)))];
     const findings: Finding[] = [];
     ips.forEach((ip, i) => {
       const allowed = ports.some(({ protocol, port }) => {

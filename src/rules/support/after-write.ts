@@ -6,18 +6,46 @@ import { parseSelectorCached, type SelectorNode } from '../../calico/selector/in
 import type { ClusterSnapshot } from '../../cluster/types.ts';
 import type { RuleContext } from '../types.ts';
 
-/**
- * The GlobalNetworkPolicies as they will be once this write is stored: the cluster's, with the
- * submitted policy added (CREATE) or in place of its stored version (UPDATE, same name).
- */
-export function policiesAfterWrite(ctx: Pick<RuleContext, 'cluster' | 'object'>): CompiledPolicy[] {
-  const name = ctx.object.metadata?.name;
-  const others = ctx.cluster.globalNetworkPolicies.filter((p) => p.metadata?.name !== name);
-  return [...others, ctx.object].map(compilePolicy);
+/** Label keys a selector tree reads. */
+function keysOf(node: SelectorNode, out: Set<string>): void {
+  if ('key' in node) out.add(node.key);
+  if ('operand' in node) keysOf(node.operand, out);
+  if ('operands' in node) for (const operand of node.operands) keysOf(operand, out);
 }
 
-/** The cluster's policies as stored, for rules that judge a Service against them. */
-export const storedPolicies = (cluster: ClusterSnapshot): CompiledPolicy[] => cluster.globalNetworkPolicies.map(compilePolicy);
+/** Label keys that a policy's selectors read: the policy selector and every rule's (not)selectors. */
+function policyKeys(policy: CompiledPolicy, out: Set<string>): void {
+  if (policy.selector) keysOf(policy.selector.ast, out);
+  for (const rule of [...policy.ingress, ...policy.egress]) {
+    for (const entity of [rule.source, rule.destination]) {
+      if (entity.selector) keysOf(entity.selector.ast, out);
+      if (entity.notSelector) keysOf(entity.notSelector.ast, out);
+    }
+  }
+}
+
+interface StoredPolicies {
+  compiled: CompiledPolicy[];
+  /** Label keys any stored policy reads. */
+  keys: ReadonlySet<string>;
+}
+
+const storedCache = new WeakMap<readonly KubeObject[], StoredPolicies>();
+
+function stored(cluster: ClusterSnapshot): StoredPolicies {
+  let hit = storedCache.get(cluster.globalNetworkPolicies);
+  if (hit === undefined) {
+    const compiled = cluster.globalNetworkPolicies.map(compilePolicy);
+    const keys = new Set<string>();
+    for (const p of compiled) policyKeys(p, keys);
+    hit = { compiled, keys };
+    storedCache.set(cluster.globalNetworkPolicies, hit);
+  }
+  return hit;
+}
+
+/** The cluster's policies as stored (compiled once per snapshot). */
+export const storedPolicies = (cluster: ClusterSnapshot): readonly CompiledPolicy[] => stored(cluster).compiled;
 
 /** Labels a selector requires, when it is `a == 'x'` or a conjunction of such terms; else null. */
 function requiredLabels(node: SelectorNode): Record<string, string> | null {
@@ -56,34 +84,80 @@ function assumedHostEndpoint(selector: string): HostEndpointView | null {
   });
 }
 
-const representatives = new WeakMap<readonly KubeObject[], HostEndpointView[]>();
-
 /**
- * One host endpoint per distinct (labels, profiles, IP families of expectedIPs): endpoints that
- * agree on those are treated alike by every policy, so evaluating one stands for all. Computed
- * once per snapshot.
+ * Host endpoints that every policy treats alike, one representative each. Two endpoints are
+ * alike when they agree on the labels that any selector in play reads (stored policies, the
+ * submitted one, `network.hostEndpointSelector`), on profiles and on the IP families of their
+ * expectedIPs: labels nothing reads (a hostname, say) do not split them. Cached per snapshot
+ * and set of keys, so a request usually only looks the classes up.
  */
-export function hostEndpointClasses({ cluster, config }: Pick<RuleContext, 'cluster' | 'config'>): HostEndpointView[] {
+export interface HostEndpointClass {
+  readonly representative: HostEndpointView;
+  /** Stored policies that select the class. */
+  readonly policies: readonly CompiledPolicy[];
+  readonly members: number;
+}
+
+const classCache = new WeakMap<readonly KubeObject[], Map<string, HostEndpointClass[]>>();
+
+function classesFor(ctx: Pick<RuleContext, 'cluster' | 'config'>, extra: CompiledPolicy | null): HostEndpointClass[] {
+  const { cluster, config } = ctx;
+  const storedPolicies = stored(cluster);
   if (cluster.hostEndpoints.length === 0) {
     const assumed = assumedHostEndpoint(config.network.hostEndpointSelector);
-    return assumed === null ? [] : [assumed];
+    return assumed === null ? [] : [{ representative: assumed, policies: storedPolicies.compiled.filter((p) => selectsHostEndpoint(p, assumed)), members: 0 }];
   }
-  let classes = representatives.get(cluster.hostEndpoints);
+  const keys = new Set(storedPolicies.keys);
+  try {
+    keysOf(parseSelectorCached(config.network.hostEndpointSelector).ast, keys);
+  } catch {
+    // the config loader refuses a bad selector
+  }
+  if (extra !== null) policyKeys(extra, keys);
+  const keyList = [...keys].sort();
+  const cacheKey = keyList.join('\u0000');
+  let byKeys = classCache.get(cluster.hostEndpoints);
+  if (byKeys === undefined) {
+    byKeys = new Map();
+    classCache.set(cluster.hostEndpoints, byKeys);
+  }
+  let classes = byKeys.get(cacheKey);
   if (classes === undefined) {
-    const byKey = new Map<string, HostEndpointView>();
+    const groups = new Map<string, { representative: HostEndpointView; members: number }>();
     for (const obj of cluster.hostEndpoints) {
       const hep = hostEndpointView(obj);
-      const labels = Object.entries(hep.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      const key = JSON.stringify([labels, [...hep.profiles].sort(), [...new Set(hep.expectedIPs.map((n) => n.version))].sort()]);
-      if (!byKey.has(key)) byKey.set(key, hep);
+      const key = JSON.stringify([keyList.map((k) => hep.labels[k] ?? null), [...hep.profiles].sort(), [...new Set(hep.expectedIPs.map((n) => n.version))].sort()]);
+      const group = groups.get(key);
+      if (group) group.members++;
+      else groups.set(key, { representative: hep, members: 1 });
     }
-    classes = [...byKey.values()];
-    representatives.set(cluster.hostEndpoints, classes);
+    classes = [...groups.values()].map(({ representative, members }) => ({
+      representative,
+      members,
+      policies: storedPolicies.compiled.filter((p) => selectsHostEndpoint(p, representative)),
+    }));
+    if (byKeys.size >= 64) byKeys.clear();
+    byKeys.set(cacheKey, classes);
   }
   return classes;
 }
 
-/** Host endpoints (one per class) that a policy applies to. */
-export function selectedHostEndpoints(policy: CompiledPolicy, ctx: Pick<RuleContext, 'cluster' | 'config'>): HostEndpointView[] {
-  return hostEndpointClasses(ctx).filter((hep) => selectsHostEndpoint(policy, hep));
+/** Classes of host endpoints (see HostEndpointClass), for judging a Service against the stored policies. */
+export const hostEndpointClasses = (ctx: Pick<RuleContext, 'cluster' | 'config'>): HostEndpointClass[] => classesFor(ctx, null);
+
+export interface SelectedClass {
+  readonly hostEndpoint: HostEndpointView;
+  /** The policies that apply to it once this write is stored, the submitted one included. */
+  readonly policies: readonly CompiledPolicy[];
+}
+
+/**
+ * The host-endpoint classes a submitted policy selects, each with the policies that will apply
+ * to it after the write: the stored ones selecting it, with the submitted policy added (CREATE)
+ * or in place of its stored version (UPDATE, same name).
+ */
+export function selectedAfterWrite(submitted: CompiledPolicy, ctx: Pick<RuleContext, 'cluster' | 'config'>): SelectedClass[] {
+  return classesFor(ctx, submitted)
+    .filter((c) => selectsHostEndpoint(submitted, c.representative))
+    .map((c) => ({ hostEndpoint: c.representative, policies: [...c.policies.filter((p) => p.name !== submitted.name), submitted] }));
 }
