@@ -1,11 +1,10 @@
 /**
  * The decision the bench drives: the one place to change what is measured.
  *
- * Default: a fake that allows everything, so the server's own cost (parse, envelope check,
- * audit line, serialize) is what gets measured. `BENCH_ADMIT=real` uses `createAdmit` from
- * src/admission/decide.ts with the default rules and config over a synthetic cluster of
+ * Default: `createAdmit` from src/admission/decide.ts with the default rules and config over a synthetic cluster of
  * `BENCH_NODES` nodes (default 20: one HostEndpoint each) and `BENCH_POLICIES` other
- * GlobalNetworkPolicies (default 30).
+ * GlobalNetworkPolicies (default 30). `BENCH_ADMIT=fake` allows everything, so the server's
+ * own cost (parse, envelope check, audit line, serialize) is what gets measured.
  */
 import type { KubeObject } from '../src/admission/types.ts';
 import type { Admit } from '../src/server/app.ts';
@@ -17,7 +16,7 @@ export interface BenchAdmit {
 }
 
 export async function makeAdmit(): Promise<BenchAdmit> {
-  if (process.env.BENCH_ADMIT === 'real') return realAdmit();
+  if (process.env.BENCH_ADMIT !== 'fake') return realAdmit();
   return { admit: fakeAdmit, label: 'fake (allow everything; no rules evaluated)' };
 }
 
@@ -56,7 +55,7 @@ async function realAdmit(): Promise<BenchAdmit> {
 }
 
 /** IPPool, BGPConfiguration, one HostEndpoint per node and a mix of host-endpoint policies. */
-function syntheticCluster(nodes: number, policies: number): KubeObject[] {
+export function syntheticCluster(nodes: number, policies: number): KubeObject[] {
   const calico = (kind: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): KubeObject => ({
     apiVersion: 'projectcalico.org/v3',
     kind,

@@ -8,9 +8,10 @@
  *
  * Env: BENCH_DURATION (s per run, default 5), BENCH_ROUNDS (3), BENCH_RATE (2000),
  * BENCH_CONNECTIONS (10), BENCH_LOADGEN (`child` default, or `inproc`), BENCH_AUDIT (how the
- * audit line is written by pino: `async` destination (default), `sync`, `buffered` (async,
- * written in 4 KiB batches and at least every second), `json` (JSON.stringify of the record
- * written to the same async destination, no pino logger), or `none`), BENCH_ADMIT (bench/admit.ts).
+ * audit line is written: `json` (default, as `serve` does: JSON.stringify of the record to an
+ * async pino destination), `async` (a pino logger on that destination), `sync`, `buffered`
+ * (async, written in 4 KiB batches and at least every second), or `none`), BENCH_ADMIT
+ * (`fake` to measure the server alone), BENCH_NODES / BENCH_POLICIES (cluster size; bench/admit.ts).
  * Results: table on stdout, JSON in bench/results/latest.json.
  */
 import { fork } from 'node:child_process';
@@ -39,7 +40,7 @@ const cfg = {
   rate: Number(env.BENCH_RATE ?? 2000),
   connections: Number(env.BENCH_CONNECTIONS ?? 10),
   loadgen: env.BENCH_LOADGEN === 'inproc' ? ('inproc' as const) : ('child' as const),
-  audit: (['sync', 'buffered', 'json', 'none'] as const).find((m) => m === env.BENCH_AUDIT) ?? ('async' as const),
+  audit: (['sync', 'buffered', 'async', 'none'] as const).find((m) => m === env.BENCH_AUDIT) ?? ('json' as const),
 };
 const warmupS = Math.min(2, cfg.durationS);
 

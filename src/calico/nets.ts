@@ -111,6 +111,18 @@ function makeNet(version: IPVersion, address: bigint, prefixLength: number): Net
  */
 export function parseNet(text: unknown): Net {
   if (typeof text !== 'string') throw new NetSyntaxError(text);
+  // Addresses repeat across policies and requests; a Net is immutable, so one is shared.
+  const hit = netCache.get(text);
+  if (hit !== undefined) return hit;
+  const net = parseNetUncached(text);
+  if (netCache.size >= 10_000) netCache.clear();
+  netCache.set(text, net);
+  return net;
+}
+
+const netCache = new Map<string, Net>();
+
+function parseNetUncached(text: string): Net {
   const slash = text.indexOf('/');
   const addressText = slash === -1 ? text : text.slice(0, slash);
   const version: IPVersion = addressText.includes(':') ? 6 : 4;

@@ -14,7 +14,7 @@
 import { evaluateForwarded, FELIX_DEFAULT_FAILSAFE_INBOUND, type PortRule, type Verdict } from '../calico/dataplane.ts';
 import type { HostEndpointView } from '../calico/host-endpoint.ts';
 import { NetSet } from '../calico/nets.ts';
-import { compilePolicy } from '../calico/policy.ts';
+import { compilePolicy, type CompiledPolicy } from '../calico/policy.ts';
 import { PortIntervalSet } from '../calico/ports.ts';
 import type { Finding, Rule } from './types.ts';
 import { selectedAfterWrite, type SelectedClass } from './support/after-write.ts';
@@ -22,6 +22,9 @@ import { netOf } from './support/cidr.ts';
 import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
 import { podCIDRs } from './support/network.ts';
 import { dropCause } from './support/verdict-text.ts';
+
+/** A normal (not pre-DNAT, not untracked) policy that applies to forwarded traffic. */
+const isForwardPolicy = (p: CompiledPolicy): boolean => p.applyOnForward && !p.preDNAT && !p.doNotTrack;
 
 type Drop = { protocol: string; verdict: Verdict };
 
@@ -62,7 +65,8 @@ export const gnpPodCIDRAllowed: Rule = {
         firstDrop(classes, (c) => dropsFor(c, []), (hep, dropped) =>
           `after this change, ${dropped.map((d) => d.protocol).join('/')} traffic forwarded through ${selected} (e.g. "${hep.name}") to pod CIDR ${cidr} ${dropCause(dropped[0]!.verdict)}, cutting pod traffic between hosts; ` +
           `add an Allow rule with destination nets [${cidr}] (preDNAT: true, applyOnForward: true) as the guide's allow-to-pods does.`) ??
-        firstDrop(classes, (c) => dropsFor(c, FELIX_DEFAULT_FAILSAFE_INBOUND), (hep, dropped) =>
+        // Failsafe ports only lose the pre-DNAT Allow where forward policy can drop them.
+        firstDrop(classes.filter((c) => c.policies.some(isForwardPolicy)), (c) => dropsFor(c, FELIX_DEFAULT_FAILSAFE_INBOUND), (hep, dropped) =>
           `after this change, traffic forwarded through ${selected} (e.g. "${hep.name}") to pod CIDR ${cidr} on Felix's failsafe ports (${failsafeList(dropped.map((d) => d.protocol))}) skips pre-DNAT policy and ${dropCause(dropped[0]!.verdict)}; ` +
           `also allow destination nets [${cidr}] in a normal policy with applyOnForward: true (no preDNAT) on these host endpoints.`);
       if (finding !== null) findings.push({ path: 'spec', message: finding });
