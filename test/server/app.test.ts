@@ -282,3 +282,13 @@ t.test('unknown routes and methods get 404 from the catalogue', async (t) => {
     message: 'no route for GET /mutate; the webhook serves POST /mutate and POST /validate',
   });
 });
+
+t.test('the API server appends ?timeout=<n>s to the webhook URL: routed on the path alone', async (t) => {
+  const { app, audits } = setup();
+  for (const url of ['/mutate?timeout=5s', '/validate?timeout=10s']) {
+    const res = await app.inject({ method: 'POST', url, payload: review() });
+    t.equal(res.statusCode, 200, url);
+    t.equal(res.json().response.allowed, true, url);
+  }
+  t.same(audits.map((a) => a.endpoint), ['mutate', 'validate']);
+});
