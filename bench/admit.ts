@@ -8,6 +8,7 @@
  */
 import type { KubeObject } from '../src/admission/types.ts';
 import type { Admit } from '../src/server/app.ts';
+import { fakeAdmit } from '../test/server/helpers.ts';
 
 export interface BenchAdmit {
   admit: Admit;
@@ -17,27 +18,8 @@ export interface BenchAdmit {
 
 export async function makeAdmit(): Promise<BenchAdmit> {
   if (process.env.BENCH_ADMIT !== 'fake') return realAdmit();
-  return { admit: fakeAdmit, label: 'fake (allow everything; no rules evaluated)' };
+  return { admit: fakeAdmit(), label: 'fake (allow everything; no rules evaluated)' };
 }
-
-const fakeAdmit: Admit = (stage, request) => ({
-  response: { uid: request.uid, allowed: true },
-  audit: {
-    uid: request.uid,
-    endpoint: stage,
-    operation: request.operation,
-    dryRun: request.dryRun ?? false,
-    group: request.kind.group,
-    version: request.kind.version,
-    kind: request.kind.kind,
-    namespace: request.namespace ?? null,
-    name: request.name ?? null,
-    user: request.userInfo?.username ?? null,
-    decision: 'allow',
-    findings: [],
-    patch: [],
-  },
-});
 
 async function realAdmit(): Promise<BenchAdmit> {
   const [{ createAdmit }, { defaultRegistry }, { defaultConfig }, { snapshotFromObjects }] = await Promise.all([

@@ -2,7 +2,7 @@ import type { ClusterState } from '../cluster/types.ts';
 import type { Config } from '../config/types.ts';
 import type { RuleRegistry } from '../rules/registry.ts';
 import type { Stage } from '../rules/types.ts';
-import type { AuditRecord, DecisionKind } from './audit-record.ts';
+import type { AuditFinding, AuditRecord, DecisionKind } from './audit-record.ts';
 import { evaluate, findingText, type Evaluation } from './evaluate.ts';
 import type { AdmissionRequest, AdmissionResponse } from './types.ts';
 
@@ -30,13 +30,9 @@ function buildResponse(uid: string, stage: Stage, ev: Evaluation | null): Admiss
   const warnings = ev.findings.filter((f) => f.action === 'warn' || f.action === 'patch').map(findingText);
   if (ev.denied) response.status = { code: 403, reason: 'Forbidden', message: denials.map(findingText).join('\n') };
   if (warnings.length > 0) response.warnings = warnings;
-  const annotations: Record<string, string> = {};
-  for (const f of ev.findings) {
-    const list = annotations[f.rule] ? (JSON.parse(annotations[f.rule]!) as unknown[]) : [];
-    list.push({ action: f.action, path: f.path, message: f.message });
-    annotations[f.rule] = JSON.stringify(list);
-  }
-  response.auditAnnotations = annotations;
+  const byRule = new Map<string, Array<Omit<AuditFinding, 'rule'>>>();
+  for (const { rule, ...rest } of ev.findings) byRule.set(rule, [...(byRule.get(rule) ?? []), rest]);
+  response.auditAnnotations = Object.fromEntries([...byRule].map(([rule, list]) => [rule, JSON.stringify(list)]));
   if (stage === 'mutate' && !ev.denied && ev.patch.length > 0) {
     response.patchType = 'JSONPatch';
     response.patch = Buffer.from(JSON.stringify(ev.patch)).toString('base64');
