@@ -34,7 +34,8 @@ export const actionFor = (rule: Rule, config: Config): RuleAction => config.rule
 /**
  * Runs the rules for one object at one stage. Patch findings are applied one rule at a time,
  * so later rules see earlier fixes; a finding a patch rule cannot fix denies. At /mutate an
- * object a `gatesPatches` rule finds invalid is not patched (it is denied at /validate).
+ * object a `gatesPatches` rule finds invalid is not patched (it is denied at /validate), and
+ * rules that judge the object's effect (`needsValidObject`) skip it at either stage.
  */
 export function evaluate(stage: Stage, input: EvaluationInput, deps: EvaluationDeps): Evaluation {
   const { registry, config, cluster } = deps;
@@ -42,12 +43,12 @@ export function evaluate(stage: Stage, input: EvaluationInput, deps: EvaluationD
   const result: Evaluation = { findings: [], patch: [], object: input.object, denied: false };
   if (rules.length === 0) return result;
   const context = (object: KubeObject): RuleContext => ({ stage, operation: input.operation, object, oldObject: input.oldObject, config, cluster });
+  const needsGate = stage === 'mutate' || rules.some((r) => r.needsValidObject);
   const gated =
-    stage === 'mutate' &&
-    registry.patchGates(input.group, input.kind).some((gate) => actionFor(gate, config) !== 'off' && gate.check(context(input.object)).length > 0);
+    needsGate && registry.patchGates(input.group, input.kind).some((gate) => actionFor(gate, config) !== 'off' && gate.check(context(input.object)).length > 0);
   for (const rule of rules) {
     const action = actionFor(rule, config);
-    if (action === 'off') continue;
+    if (action === 'off' || (gated && rule.needsValidObject)) continue;
     for (const finding of rule.check(context(result.object))) {
       let effective: Exclude<RuleAction, 'off'> = action;
       if (action === 'patch') {

@@ -21,6 +21,7 @@ export const gnpHostTrafficAllowed: Rule = {
   kinds: GLOBAL_NETWORK_POLICY,
   stages: ['validate'],
   defaultAction: 'warn',
+  needsValidObject: true,
   doc: 'After this write, traffic to the hosts of the selected host endpoints must still be allowed outside the node-port range; otherwise kubelet, the API server and other host services become unreachable (failsafe ports aside).',
   check(ctx) {
     if (ctx.cluster.source === 'static') return []; // the other policies are unknown

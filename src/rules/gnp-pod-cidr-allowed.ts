@@ -47,6 +47,7 @@ export const gnpPodCIDRAllowed: Rule = {
   kinds: GLOBAL_NETWORK_POLICY,
   stages: ['validate'],
   defaultAction: 'warn',
+  needsValidObject: true,
   doc: 'After this write, traffic forwarded through the host endpoints the policy selects must still be allowed to every pod CIDR; otherwise pod-to-pod traffic across hosts is dropped.',
   check(ctx) {
     if (ctx.cluster.source === 'static') return []; // the other policies are unknown

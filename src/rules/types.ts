@@ -62,5 +62,7 @@ export interface Rule {
    * object that will be denied as invalid only hides the real error).
    */
   readonly gatesPatches?: boolean;
+  /** Judges what the object does, so it stays silent when a `gatesPatches` rule finds it invalid. */
+  readonly needsValidObject?: boolean;
   check(ctx: RuleContext): readonly Finding[];
 }

@@ -110,3 +110,18 @@ t.test('crd.projectcalico.org/v1 policies get the same rules', async (t) => {
   const { response } = admit('mutate', request(crd));
   t.same(decodePatch(response.patch), [{ op: 'add', path: '/spec/applyOnForward', value: true }]);
 });
+
+t.test('an invalid policy gets its schema errors, not warnings about what it would do', async (t) => {
+  const broken = tweak(preDNATPolicy, { spec: { ingress: [{ action: 'Deny', destination: { nets: ['192.168.0.0/16 Pod CIDR'] } }] } });
+  const clusterAdmit = createAdmit({
+    registry: defaultRegistry(),
+    config: config(),
+    cluster: { snapshot: () => snapshot({ source: 'cluster' }) },
+  });
+  const { response } = clusterAdmit('validate', request(broken));
+  t.equal(response.allowed, false);
+  t.match(response.status?.message, /^\[gnp-schema\]/);
+  t.equal(response.warnings, undefined, 'no gnp-pod-cidr-allowed / gnp-host-traffic-allowed warnings');
+  const valid = tweak(preDNATPolicy, { spec: { ingress: [{ action: 'Deny', destination: { nets: ['192.168.0.0/16'] } }] } });
+  t.match(clusterAdmit('validate', request(valid)).response.warnings, [/^\[gnp-pod-cidr-allowed\]/], 'the same policy, valid, is judged');
+});
