@@ -67,14 +67,13 @@ go_env() {
   export GOFLAGS="-trimpath -buildvcs=false -mod=mod"
   export CGO_ENABLED=0
   export GOWORK=off
-  export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
 }
 
 check_go() {
   command -v go >/dev/null 2>&1 || die "Go is not installed (need go >= 1.26 on PATH to build the control plane)"
   local v
   v="$(go env GOVERSION 2>/dev/null)" || die "'go env' failed"
-  log "using $v ($(command -v go)), GOPROXY=$GOPROXY"
+  log "using $v ($(command -v go)), GOPROXY=$(go env GOPROXY)"
 }
 
 # Fails loudly when the module proxy does not answer.
@@ -82,7 +81,7 @@ check_proxy() {
   local out
   if ! out="$(timeout 120 go list -m -json "$CIG_HELM_MODULE@$CIG_HELM_VERSION" 2>&1)"; then
     printf '%s\n' "$out" >&2
-    die "cannot reach the Go module proxy ($GOPROXY) to resolve $CIG_HELM_MODULE@$CIG_HELM_VERSION"
+    die "cannot reach the Go module proxy ($(go env GOPROXY)) to resolve $CIG_HELM_MODULE@$CIG_HELM_VERSION"
   fi
 }
 
