@@ -1,7 +1,7 @@
 import type { ClusterSnapshot } from '../cluster/types.ts';
 import type { Config } from '../config/types.ts';
 import type { RuleRegistry } from '../rules/registry.ts';
-import type { JsonPatchOp, Rule, RuleAction, RuleContext, Stage } from '../rules/types.ts';
+import type { Finding, JsonPatchOp, Rule, RuleAction, RuleContext, Stage } from '../rules/types.ts';
 import type { AuditFinding } from './audit-record.ts';
 import { applyPatch } from './json-patch.ts';
 import type { KubeObject, Operation } from './types.ts';
@@ -43,13 +43,23 @@ export function evaluate(stage: Stage, input: EvaluationInput, deps: EvaluationD
   const result: Evaluation = { findings: [], patch: [], object: input.object, denied: false };
   if (rules.length === 0) return result;
   const context = (object: KubeObject): RuleContext => ({ stage, operation: input.operation, object, oldObject: input.oldObject, config, cluster });
+  // Gate findings on the submitted object, computed once: a gate that also runs at this stage
+  // (gnp-schema at /validate) reuses them instead of checking the object twice.
+  const gateFindings = new Map<Rule, readonly Finding[]>();
   const needsGate = stage === 'mutate' || rules.some((r) => r.needsValidObject);
   const gated =
-    needsGate && registry.patchGates(input.group, input.kind).some((gate) => actionFor(gate, config) !== 'off' && gate.check(context(input.object)).length > 0);
+    needsGate &&
+    registry.patchGates(input.group, input.kind).some((gate) => {
+      if (actionFor(gate, config) === 'off') return false;
+      const found = gate.check(context(input.object));
+      gateFindings.set(gate, found);
+      return found.length > 0;
+    });
   for (const rule of rules) {
     const action = actionFor(rule, config);
     if (action === 'off' || (gated && rule.needsValidObject)) continue;
-    for (const finding of rule.check(context(result.object))) {
+    const reused = result.object === input.object ? gateFindings.get(rule) : undefined;
+    for (const finding of reused ?? rule.check(context(result.object))) {
       let effective: Exclude<RuleAction, 'off'> = action;
       if (action === 'patch') {
         if (finding.patch === undefined) effective = 'enforce';

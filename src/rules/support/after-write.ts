@@ -44,9 +44,6 @@ function stored(cluster: ClusterSnapshot): StoredPolicies {
   return hit;
 }
 
-/** The cluster's policies as stored (compiled once per snapshot). */
-export const storedPolicies = (cluster: ClusterSnapshot): readonly CompiledPolicy[] => stored(cluster).compiled;
-
 /** Labels a selector requires, when it is `a == 'x'` or a conjunction of such terms; else null. */
 function requiredLabels(node: SelectorNode): Record<string, string> | null {
   if (node.kind === 'eq') return { [node.key]: node.value };
