@@ -8,9 +8,9 @@
  *
  * Env: BENCH_DURATION (s per run, default 5), BENCH_ROUNDS (3), BENCH_RATE (2000),
  * BENCH_CONNECTIONS (10), BENCH_LOADGEN (`child` default, or `inproc`), BENCH_AUDIT (how the
- * audit line is written: `json` (default, as `serve` does: JSON.stringify of the record to an
- * async pino destination), `async` (a pino logger on that destination), `sync`, `buffered`
- * (async, written in 4 KiB batches and at least every second), or `none`), BENCH_ADMIT
+ * audit line is written: `batched` (default, as `serve` does: src/server/audit-log.ts, lines
+ * handed to an async pino destination in batches), `per-line` (one destination write per
+ * decision), or `none`), BENCH_ADMIT
  * (`fake` to measure the server alone), BENCH_NODES / BENCH_POLICIES (cluster size; bench/admit.ts).
  * Results: table on stdout, JSON in bench/results/latest.json.
  */
@@ -25,6 +25,7 @@ import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildWebhookApp } from '../src/server/app.ts';
+import { createAuditLog } from '../src/server/audit-log.ts';
 import type { TimedAuditRecord } from '../src/server/app.ts';
 import { createMetrics } from '../src/server/metrics.ts';
 import { makeAdmit } from './admit.ts';
@@ -40,7 +41,7 @@ const cfg = {
   rate: Number(env.BENCH_RATE ?? 2000),
   connections: Number(env.BENCH_CONNECTIONS ?? 10),
   loadgen: env.BENCH_LOADGEN === 'inproc' ? ('inproc' as const) : ('child' as const),
-  audit: (['sync', 'buffered', 'async', 'none'] as const).find((m) => m === env.BENCH_AUDIT) ?? ('json' as const),
+  audit: (['per-line', 'none'] as const).find((m) => m === env.BENCH_AUDIT) ?? ('batched' as const),
 };
 const warmupS = Math.min(2, cfg.durationS);
 
@@ -67,18 +68,13 @@ interface TargetStats {
 async function main(): Promise<void> {
   const cert = makeBenchCert();
   const { admit, label } = await makeAdmit();
-  // Production writes one pino JSON line per decision; write it here too (to /dev/null).
-  const auditDest = pino.destination({
-    dest: '/dev/null',
-    sync: cfg.audit === 'sync',
-    ...(cfg.audit === 'buffered' ? { minLength: 4096 } : {}),
-  });
-  const auditFlush = cfg.audit === 'buffered' ? setInterval(() => auditDest.flush(), 1000) : undefined;
-  const audit = pino({ base: { log: 'audit' }, timestamp: false }, auditDest);
+  // Production writes one JSON line per decision; write it here too (to /dev/null).
+  const auditDest = pino.destination({ dest: '/dev/null', sync: false });
+  const batched = createAuditLog(auditDest, { tag: { log: 'audit' } });
   const auditWriter = (): ((rec: TimedAuditRecord) => void) => {
     if (cfg.audit === 'none') return () => {};
-    if (cfg.audit === 'json') return (rec) => void auditDest.write(`${JSON.stringify(rec)}\n`);
-    return (rec) => audit.info(rec);
+    if (cfg.audit === 'per-line') return (rec) => void auditDest.write(`${JSON.stringify(rec)}\n`);
+    return batched.write;
   };
   const webhook = buildWebhookApp({
     admit,
@@ -126,8 +122,12 @@ async function main(): Promise<void> {
       await checkAnswer(s.bare, cert.cert);
     }
     log(`clusterip-guard bench — Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`);
-    const auditText = { none: 'not written', json: 'JSON.stringify to an async pino destination' }[cfg.audit as string];
-    log(`admit: ${label}; audit line to /dev/null: ${auditText ?? `pino logger, ${cfg.audit} destination`}`);
+    const auditText = {
+      none: 'not written',
+      'per-line': 'one async pino destination write per decision',
+      batched: 'batched as `serve` does (src/server/audit-log.ts) to an async pino destination',
+    }[cfg.audit];
+    log(`admit: ${label}; audit line to /dev/null: ${auditText}`);
     const load = os.loadavg()[0]!;
     log(`machine load average (1 min) at start: ${load.toFixed(2)}` +
       (load > os.cpus().length / 4 ? '  ← other work is running; expect noisy numbers' : ''));
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
     report(scenarios, stats, label);
   } finally {
     loader?.close();
-    clearInterval(auditFlush);
+    batched.flushSync();
     await webhook.close();
     await bare.close();
     cert.remove();

@@ -9,6 +9,7 @@ import type { Config } from '../config/types.ts';
 import { GuardError } from '../errors.ts';
 import { defaultRegistry } from '../rules/index.ts';
 import { buildWebhookApp } from '../server/app.ts';
+import { createAuditLog } from '../server/audit-log.ts';
 import { createMetrics } from '../server/metrics.ts';
 import { buildProbeApp } from '../server/probes.ts';
 import { installShutdown } from '../server/shutdown.ts';
@@ -53,9 +54,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const port = portOption(values.port, '--port', 8443);
   const probePort = portOption(values['probe-port'], '--probe-port', 9090);
   const log = pino({ base: { component: 'clusterip-guard' } });
-  // Audit lines: one JSON object per decision, written to stdout through an asynchronous
-  // destination (off the request path; flushed on exit). Records carry their own `time`.
-  const auditDest = pino.destination({ dest: 1, sync: false });
+  // Audit lines: one JSON object per decision, written to stdout in batches through an
+  // asynchronous destination (off the request path; flushed on exit). Records carry their own `time`.
+  const audit = createAuditLog(pino.destination({ dest: 1, sync: false }), {
+    tag: { log: 'audit' },
+    onError: (err) => log.error({ err }, 'audit log write failed'),
+  });
 
   const config = values.config ? await loadConfigFile(values.config) : defaultConfig();
   let files = { certFile: values['tls-cert'] ?? '', keyFile: values['tls-key'] ?? '' };
@@ -69,7 +73,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const metrics = createMetrics();
   const app = buildWebhookApp({
     admit: createAdmit({ registry: defaultRegistry(), config, cluster }),
-    auditLog: (record) => void auditDest.write(`{"log":"audit",${JSON.stringify(record).slice(1)}\n`),
+    auditLog: audit.write,
     metrics,
     logger: log,
     https: { key: pair.key, cert: pair.cert },
@@ -79,6 +83,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await probe.app.listen({ port: probePort, host: values.host });
   const tls = watchTlsFiles({ files, initial: pair, servers: [secureServerOf(app)], logger: log });
   log.info({ webhook: `https://${values.host}:${port}`, probes: `http://${values.host}:${probePort}`, certExpires: pair.validTo }, 'clusterip-guard serving');
-  const shutdown = installShutdown({ apps: [app], probe, graceMs: 25_000, cleanup: [() => tls.close(), () => cluster.close(), () => auditDest.flushSync()], logger: log });
+  const shutdown = installShutdown({ apps: [app], probe, graceMs: 25_000, cleanup: [() => tls.close(), () => cluster.close(), () => audit.flushSync()], logger: log });
   return shutdown.done;
 }
