@@ -19,8 +19,9 @@ export interface RuleRegistry {
  */
 export function createRegistry(rules: readonly Rule[]): RuleRegistry {
   const byId = new Map<string, Rule>();
-  const index = new Map<string, Rule[]>();
-  const gates = new Map<string, Rule[]>();
+  // stage → group → kind → rules, and group → kind → gates: lookups build no key strings.
+  const index = new Map<Stage, Map<string, Map<string, Rule[]>>>(STAGES.map((stage) => [stage, new Map()]));
+  const gates = new Map<string, Map<string, Rule[]>>();
   for (const rule of rules) {
     const fail = (why: string): never => {
       throw new GuardError('CIG_ERR_RULE_REGISTRY', `rule "${rule.id}": ${why}`);
@@ -33,22 +34,25 @@ export function createRegistry(rules: readonly Rule[]): RuleRegistry {
     if (rule.doc.trim() === '') fail('missing doc');
     byId.set(rule.id, rule);
     if (rule.gatesPatches) {
-      for (const { group, kind } of rule.kinds) gates.set(`${group}|${kind}`, [...(gates.get(`${group}|${kind}`) ?? []), rule]);
+      for (const { group, kind } of rule.kinds) listIn(gates, group, kind).push(rule);
     }
     for (const stage of rule.stages) {
-      for (const { group, kind } of rule.kinds) {
-        const key = `${stage}|${group}|${kind}`;
-        const list = index.get(key) ?? [];
-        list.push(rule);
-        index.set(key, list);
-      }
+      for (const { group, kind } of rule.kinds) listIn(index.get(stage)!, group, kind).push(rule);
     }
   }
   const none: readonly Rule[] = Object.freeze([]);
   return {
     rules: Object.freeze([...rules]),
     get: (id) => byId.get(id),
-    forKind: (stage, group, kind) => index.get(`${stage}|${group}|${kind}`) ?? none,
-    patchGates: (group, kind) => gates.get(`${group}|${kind}`) ?? none,
+    forKind: (stage, group, kind) => index.get(stage)?.get(group)?.get(kind) ?? none,
+    patchGates: (group, kind) => gates.get(group)?.get(kind) ?? none,
   };
+}
+
+function listIn(byGroup: Map<string, Map<string, Rule[]>>, group: string, kind: string): Rule[] {
+  let byKind = byGroup.get(group);
+  if (byKind === undefined) byGroup.set(group, (byKind = new Map()));
+  let list = byKind.get(kind);
+  if (list === undefined) byKind.set(kind, (list = []));
+  return list;
 }

@@ -141,20 +141,29 @@ export function buildWebhookApp(opts: WebhookAppOptions): FastifyInstance {
   return app;
 }
 
+/** Per-response state for `onResponseClose`, kept on the response so no closure is made per request. */
+const kSeries = Symbol('clusterip-guard.series');
+const kStarted = Symbol('clusterip-guard.started');
+type InstrumentedResponse = FastifyReply['raw'] & { [kSeries]: WebhookMetrics; [kStarted]: number };
+
 /** Starts the clock and the in-flight count; ends both when the response is done or abandoned. */
 function makeInstrumentHook(series: WebhookMetrics) {
   return function instrumentRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const started = performance.now();
     (request as TimedRequest).startedAt = started;
     series.started();
-    const res = reply.raw;
-    res.once('close', () => {
-      // writableEnded: the whole answer was handed to the socket (inject() never "finishes").
-      if (res.writableEnded) series.finished(res.statusCode, (performance.now() - started) / 1000);
-      else series.abandoned();
-    });
+    const res = reply.raw as InstrumentedResponse;
+    res[kSeries] = series;
+    res[kStarted] = started;
+    res.on('close', onResponseClose);
     done();
   };
+}
+
+function onResponseClose(this: InstrumentedResponse): void {
+  // writableEnded: the whole answer was handed to the socket (inject() never "finishes").
+  if (this.writableEnded) this[kSeries].finished(this.statusCode, (performance.now() - this[kStarted]) / 1000);
+  else this[kSeries].abandoned();
 }
 
 function makeReviewHandler(stage: Stage, path: WebhookPath, series: WebhookMetrics, opts: WebhookAppOptions) {

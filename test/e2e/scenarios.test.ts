@@ -135,6 +135,15 @@ t.test('the API server audit log holds the webhook audit annotations', async (t)
 
 t.test('webhook down with failurePolicy Fail: writes fail clearly; back up: they work', async (t) => {
   t.equal(await cp.stopWebhook(), 0, 'SIGTERM exits 0');
+  // Every decision so far is on the webhook's stdout by now (batched lines are written at exit).
+  const audit = cp.webhookLog
+    .split('\n')
+    .filter((line) => line.startsWith('{"log":"audit"'))
+    .map((line) => JSON.parse(line) as { decision: string; kind: string; name: string; dryRun: boolean; findings: Array<{ rule: string }> });
+  const deniedWeb = audit.filter((a) => a.kind === 'Service' && a.name === 'web' && a.decision === 'deny');
+  t.same([...new Set(deniedWeb.map((a) => a.dryRun))].sort(), [false, true], 'both denials of shop/web (plain and --dry-run=server) are logged');
+  t.ok(deniedWeb.every((a) => a.findings.some((f) => f.rule === 'service-cluster-ip-pinned')));
+  t.ok(audit.some((a) => a.kind === 'GlobalNetworkPolicy' && a.decision === 'patch'), 'a patched policy is logged');
   const down = await cp.kubectl(['apply', '-f', '-'], service('while-down', { exposed: false }));
   t.not(down.code, 0);
   t.match(down.stderr, /failed calling webhook "mutate\.clusterip-guard\.io"/);

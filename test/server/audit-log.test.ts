@@ -83,7 +83,7 @@ t.test('the tag comes first on every line; a record cannot produce invalid JSON'
   audit.write({} as TimedAuditRecord);
   audit.flush();
   const [first, second] = dest.chunks.join('').split('\n');
-  t.ok(first!.startsWith('{"log":"audit","time":'), first);
+  t.ok(first!.startsWith('{"log":"audit","time":'), first!);
   t.same(JSON.parse(first!), { log: 'audit', ...record('u1') });
   t.same(JSON.parse(second!), {}, 'an empty record stays an empty object');
 });
