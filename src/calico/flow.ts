@@ -216,23 +216,32 @@ export function matchRuleView(rule: CompiledRule, v: FlowView): RuleMatch {
   if (!protocolMatches(v.protocol, rule)) return NO_MATCH;
   const src = rule.source;
   const dst = rule.destination;
-  // Cheapest criteria first; any `none` ends the match.
-  const criteria: Array<[string, () => MatchResult]> = [
-    ['ICMP type/code', () => (rule.icmpConstrained ? 'partial' : 'full')],
-    ['HTTP match', () => (rule.httpConstrained ? 'partial' : 'full')],
-    ['destination ports', () => portMatch(dst, v.ports, v.destinationHost !== undefined ? 'match-nothing' : 'unknown')],
-    ['destination address', () => addressMatch(dst, v.destination, v.version)],
-    ['destination selector', () => selectorMatch(dst.selector, dst.notSelector, v.destinationHost, v.version)],
-    ['source address', () => addressMatch(src, v.source, v.version)],
-    ['source selector', () => selectorMatch(src.selector, src.notSelector, undefined, v.version)],
-    ['source ports', () => portMatch(src, PortIntervalSet.ALL, 'unknown')],
-  ];
-  const uncertainOn: string[] = [];
-  for (const [name, match] of criteria) {
-    const r = match();
-    if (r === 'none') return NO_MATCH;
-    if (r === 'partial') uncertainOn.push(name);
-  }
+  // Cheapest criteria first; any `none` ends the match. Written out (no list of closures): this
+  // runs for every rule × flow × host-endpoint class of a policy review.
+  let uncertainOn: string[] | undefined;
+  let r: MatchResult;
+  if (rule.icmpConstrained) (uncertainOn ??= []).push('ICMP type/code');
+  if (rule.httpConstrained) (uncertainOn ??= []).push('HTTP match');
+  r = portMatch(dst, v.ports, v.destinationHost !== undefined ? 'match-nothing' : 'unknown');
+  if (r === 'none') return NO_MATCH;
+  if (r === 'partial') (uncertainOn ??= []).push('destination ports');
+  r = addressMatch(dst, v.destination, v.version);
+  if (r === 'none') return NO_MATCH;
+  if (r === 'partial') (uncertainOn ??= []).push('destination address');
+  r = selectorMatch(dst.selector, dst.notSelector, v.destinationHost, v.version);
+  if (r === 'none') return NO_MATCH;
+  if (r === 'partial') (uncertainOn ??= []).push('destination selector');
+  r = addressMatch(src, v.source, v.version);
+  if (r === 'none') return NO_MATCH;
+  if (r === 'partial') (uncertainOn ??= []).push('source address');
+  r = selectorMatch(src.selector, src.notSelector, undefined, v.version);
+  if (r === 'none') return NO_MATCH;
+  if (r === 'partial') (uncertainOn ??= []).push('source selector');
+  r = portMatch(src, PortIntervalSet.ALL, 'unknown');
+  if (r === 'none') return NO_MATCH;
+  if (r === 'partial') (uncertainOn ??= []).push('source ports');
+  if (uncertainOn === undefined && src.undecidable.length === 0 && dst.undecidable.length === 0) return FULL_MATCH;
+  uncertainOn ??= [];
   for (const f of src.undecidable) uncertainOn.push(`source ${f}`);
   for (const f of dst.undecidable) uncertainOn.push(`destination ${f}`);
   return uncertainOn.length === 0 ? FULL_MATCH : { result: 'partial', uncertainOn };

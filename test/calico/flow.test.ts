@@ -46,6 +46,13 @@ t.test('three-valued rule matching', async (t) => {
       result: 'partial',
       uncertainOn: ['source address'],
     },
+    {
+      name: 'several uncertain criteria are listed cheapest first, then undecidable fields',
+      rule: { action: 'Allow', protocol: 'ICMP', icmp: { type: 8 }, source: { nets: ['50.60.0.0/16'], namespaceSelector: 'all()' } },
+      flow: { ...toPods, protocol: 'ICMP' },
+      result: 'partial',
+      uncertainOn: ['ICMP type/code', 'source address', 'source namespaceSelector'],
+    },
     { name: 'any source vs 0.0.0.0/0', rule: { action: 'Allow', source: { nets: ['0.0.0.0/0'] } }, flow: toPods, result: 'full' },
     {
       name: 'source inside nets',
