@@ -189,13 +189,18 @@ function portMatch(
 /** Felix renders a rule for an IP version only if each non-empty CIDR list keeps an entry of it. */
 function appliesToVersion(rule: CompiledRule, version: IPVersion): boolean {
   if (rule.ipVersion !== undefined && rule.ipVersion !== version) return false;
-  const lists: (readonly Net[] | undefined)[] = [
-    rule.source.nets,
-    rule.source.notNets,
-    rule.destination.nets,
-    rule.destination.notNets,
-  ];
-  return lists.every((list) => list === undefined || list.length === 0 || list.some((n) => n.version === version));
+  return (
+    keepsVersion(rule.source.nets, version) &&
+    keepsVersion(rule.source.notNets, version) &&
+    keepsVersion(rule.destination.nets, version) &&
+    keepsVersion(rule.destination.notNets, version)
+  );
+}
+
+function keepsVersion(list: readonly Net[] | undefined, version: IPVersion): boolean {
+  if (list === undefined || list.length === 0) return true;
+  for (const net of list) if (net.version === version) return true;
+  return false;
 }
 
 export interface RuleMatch {

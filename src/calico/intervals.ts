@@ -19,6 +19,8 @@ export const EMPTY_INTERVALS: IntervalList = Object.freeze([]);
  * @example normalizeIntervals([[5n, 9n], [1n, 4n]]) // [[1n, 9n]]
  */
 export function normalizeIntervals(intervals: Iterable<Interval>): IntervalList {
+  // One interval (a single net or port range: the usual case) is normalized already.
+  if (Array.isArray(intervals) && intervals.length <= 1) return intervals.length === 0 ? EMPTY_INTERVALS : Object.freeze([intervals[0]!]);
   const sorted = [...intervals].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const out: Interval[] = [];
   for (const [first, last] of sorted) {

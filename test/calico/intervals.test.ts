@@ -26,6 +26,14 @@ t.test('coverage, table', async (t) => {
   for (const [name, outer, inner, want] of cases) t.equal(intervalsCoverAll(outer, inner), want, name);
 });
 
+t.test('normalizing: empty, one interval, and several out of order', async (t) => {
+  t.same(normalizeIntervals([]), []);
+  t.same(normalizeIntervals([[3n, 7n]]), [[3n, 7n]]);
+  t.ok(Object.isFrozen(normalizeIntervals([[3n, 7n]])));
+  t.same(normalizeIntervals([[8n, 9n], [1n, 2n], [3n, 5n]]), [[1n, 5n], [8n, 9n]], 'adjacent ones merge');
+  t.same(normalizeIntervals(new Set([[2n, 2n] as const])), [[2n, 2n]], 'any iterable');
+});
+
 /** A random normalized list over a small range, so overlaps, holes and adjacency all occur. */
 const intervals = fc
   .array(fc.tuple(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 8 })), { maxLength: 6 })
