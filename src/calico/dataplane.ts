@@ -213,30 +213,40 @@ function ruleVerdict(w: Walk, cause: RuleCause, allowed: boolean, detail: string
   return {
     allowed,
     by: cause,
-    explanation: `${w.label}: ingress rule ${cause.ruleIndex} (${cause.action}) of ${policyWords(cause.stage, cause.policy, cause.tier)} ${detail}.`,
+    get explanation() {
+      return `${w.label}: ingress rule ${cause.ruleIndex} (${cause.action}) of ${policyWords(cause.stage, cause.policy, cause.tier)} ${detail}.`;
+    },
   };
 }
 
 function endOfTier(w: Walk, segment: Segment, partlyAllowed: boolean): Verdict {
   const names = segment.policies.map((p) => p.name);
-  const tier = segment.tier === DEFAULT_TIER ? '' : ` in tier "${segment.tier}"`;
-  const subject = `${names.length > 1 ? 'policies' : 'policy'} ${quoteList(names)}${tier} select${names.length > 1 ? '' : 's'}`;
+  const subject = (): string => {
+    const tier = segment.tier === DEFAULT_TIER ? '' : ` in tier "${segment.tier}"`;
+    return `${names.length > 1 ? 'policies' : 'policy'} ${quoteList(names)}${tier} select${names.length > 1 ? '' : 's'}`;
+  };
   const noRule = partlyAllowed ? 'no rule allows all of it' : 'no rule allows it';
   if (segment.stage === 'forward') {
     return {
       allowed: false,
       by: { defaultDeny: 'forward', policies: names },
-      explanation:
-        `${w.label}: ${noRule}, and applyOnForward ${subject} host endpoint "${w.hep.name}", ` +
-        'which turns on the default deny for forwarded traffic.',
+      get explanation() {
+        return (
+          `${w.label}: ${noRule}, and applyOnForward ${subject()} host endpoint "${w.hep.name}", ` +
+          'which turns on the default deny for forwarded traffic.'
+        );
+      },
     };
   }
   return {
     allowed: false,
     by: { defaultDeny: 'host-endpoint', policies: names },
-    explanation:
-      `${w.label}: ${subject} host endpoint "${w.hep.name}" but ${noRule}; ` +
-      'a host endpoint drops traffic to the host that its policies do not allow.',
+    get explanation() {
+      return (
+        `${w.label}: ${subject()} host endpoint "${w.hep.name}" but ${noRule}; ` +
+        'a host endpoint drops traffic to the host that its policies do not allow.'
+      );
+    },
   };
 }
 
@@ -382,10 +392,18 @@ function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
       const pre = { ...view, ports };
       const post =
         afterDnat === undefined ? pre : flow.afterDnat?.ports === undefined ? { ...afterDnat, ports } : afterDnat;
-      const label = isFailsafe
-        ? labelFor(pre, afterDnat && post, '')
-        : labelFor(view, afterDnat, safe.isEmpty() ? '' : ' (failsafe ports aside)');
-      parts.push({ view: pre, afterDnat: post, failsafe: isFailsafe, label });
+      // Words are only needed when a verdict is explained: built on first read.
+      let label: string | undefined;
+      parts.push({
+        view: pre,
+        afterDnat: post,
+        failsafe: isFailsafe,
+        get label() {
+          return (label ??= isFailsafe
+            ? labelFor(pre, afterDnat && post, '')
+            : labelFor(view, afterDnat, safe.isEmpty() ? '' : ' (failsafe ports aside)'));
+        },
+      });
     }
   }
   if (parts.length === 0) {
@@ -398,7 +416,9 @@ function failsafeVerdict(part: Part, note: string): Verdict {
   return {
     allowed: true,
     by: { defaultAllow: 'failsafe' },
-    explanation: `${part.label}: ${portWords(part.view)} ${note} (Felix FailsafeInboundHostPorts).`,
+    get explanation() {
+      return `${part.label}: ${portWords(part.view)} ${note} (Felix FailsafeInboundHostPorts).`;
+    },
   };
 }
 
@@ -444,9 +464,12 @@ export function evaluateForwarded(
       return {
         allowed: true,
         by: { defaultAllow: 'no-forward-policy' },
-        explanation:
-          `${part.label}: ${why}, and no normal applyOnForward ` +
-          `ingress policy selects host endpoint "${hep.name}", so forwarded traffic is allowed by default.`,
+        get explanation() {
+          return (
+            `${part.label}: ${why}, and no normal applyOnForward ` +
+            `ingress policy selects host endpoint "${hep.name}", so forwarded traffic is allowed by default.`
+          );
+        },
       };
     };
     const walkOf: Walk = {
@@ -454,7 +477,9 @@ export function evaluateForwarded(
       viewFor: (stage) => (stage === 'forward' ? part.afterDnat : part.view),
       terminal,
       hep,
-      label: part.failsafe ? `${part.label} (failsafe ports: untracked and pre-DNAT policy skipped)` : part.label,
+      get label() {
+        return part.failsafe ? `${part.label} (failsafe ports: untracked and pre-DNAT policy skipped)` : part.label;
+      },
     };
     return runWalk(walkOf);
   });
@@ -490,14 +515,18 @@ export function evaluateHostIngress(
         return {
           allowed: true,
           by: { defaultAllow: 'profile', profile: DEFAULT_ALLOW_PROFILE },
-          explanation: `${part.label}: ${why}, and profile "${DEFAULT_ALLOW_PROFILE}" allows all traffic.`,
+          get explanation() {
+            return `${part.label}: ${why}, and profile "${DEFAULT_ALLOW_PROFILE}" allows all traffic.`;
+          },
         };
       }
       const profiles = hep.profiles.length === 0 ? 'it has no profile' : `its profiles (${quoteList(hep.profiles)}) are not "${DEFAULT_ALLOW_PROFILE}"`;
       return {
         allowed: false,
         by: { defaultDeny: 'host-endpoint', policies: normalNames },
-        explanation: `${part.label}: ${why}; ${profiles}, so the host endpoint's default deny drops it.`,
+        get explanation() {
+          return `${part.label}: ${why}; ${profiles}, so the host endpoint's default deny drops it.`;
+        },
       };
     };
     return runWalk({
@@ -533,9 +562,12 @@ export function evaluatePreDnat(
       terminal: () => ({
         allowed: true,
         by: { defaultAllow: 'pre-dnat-pass-through' },
-        explanation:
-          `${part.label}: no untracked or pre-DNAT rule on host endpoint "${hep.name}" decides it; ` +
-          'it passes on to normal or forward policy.',
+        get explanation() {
+          return (
+            `${part.label}: no untracked or pre-DNAT rule on host endpoint "${hep.name}" decides it; ` +
+            'it passes on to normal or forward policy.'
+          );
+        },
       }),
       hep,
       label: part.label,
