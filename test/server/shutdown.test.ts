@@ -22,6 +22,7 @@ interface Served {
   webhookPort: number;
   probePort: number;
   stderr: () => string;
+  stdout: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -34,16 +35,19 @@ async function serve(env: Record<string, string> = {}): Promise<Served> {
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }) as { code: number | null; signal: NodeJS.Signals | null });
   let stdout = '';
-  for await (const chunk of child.stdout!) {
-    stdout += String(chunk);
-    if (stdout.includes('\n')) break;
-  }
-  if (!stdout.includes('\n')) throw new Error(`fixture did not start: ${stderr}`);
+  const firstLine = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.includes('\n')) resolve();
+    });
+    child.stdout!.on('end', () => reject(new Error(`fixture did not start: ${stderr}`)));
+  });
+  await firstLine;
   const ports = JSON.parse(stdout.split('\n')[0]!) as { webhookPort: number; probePort: number };
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  return { child, ...ports, stderr: () => stderr, exited };
+  return { child, ...ports, stderr: () => stderr, stdout: () => stdout, exited };
 }
 
 function probeGet(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -97,7 +101,8 @@ const inFlight = (probePort: number) => () => probeGet(probePort, '/metrics');
 const hasOneInFlight = (r: { body: string }) => r.body.includes('clusterip_guard_webhook_requests_in_flight{webhook="/mutate"} 1\n');
 
 t.test('SIGTERM: readiness drops, the request in flight completes, idle sockets close, exit 0', async (t) => {
-  const s = await serve();
+  // Audit lines wait a minute here, so only the shutdown can have written them.
+  const s = await serve({ AUDIT_FLUSH_MS: '60000' });
 
   // An idle keep-alive connection, as the API server leaves between requests.
   const idleAgent = new https.Agent({ keepAlive: true, ca: cert.cert });
@@ -125,6 +130,8 @@ t.test('SIGTERM: readiness drops, the request in flight completes, idle sockets 
   const exit = await s.exited;
   t.same(exit, { code: 0, signal: null }, 'exit code 0');
   t.match(s.stderr(), /shutdown complete/);
+  const audit = s.stdout().split('\n').slice(1).filter((l) => l !== '').map((l) => JSON.parse(l) as { log: string; uid: string });
+  t.same(audit.map((a) => [a.log, a.uid]), [['audit', 'in-flight'], ['audit', 'in-flight']], 'both decisions are in the audit log, written at exit');
 });
 
 t.test('a second signal forces exit 1', async (t) => {
