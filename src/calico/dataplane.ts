@@ -422,8 +422,19 @@ function failsafeVerdict(part: Part, note: string): Verdict {
   };
 }
 
-/** The first drop among the parts, else the first part's verdict. */
-function merge(verdicts: readonly Verdict[]): Verdict {
+/**
+ * Judges each part of the flow (IP version × failsafe split) against the policy stages that
+ * apply to the host endpoint; the first drop among the parts wins, else the first part's verdict.
+ */
+function evaluateParts(
+  policies: readonly CompiledPolicy[],
+  hep: HostEndpointView,
+  flow: Flow,
+  opts: EvaluateOptions,
+  judge: (part: Part, stages: Stages) => Verdict,
+): Verdict {
+  const stages = stagesFor(policies, hep, opts);
+  const verdicts = splitFlow(flow, opts.failsafe ?? FELIX_DEFAULT_FAILSAFE_INBOUND).map((part) => judge(part, stages));
   return verdicts.find((v) => !v.allowed) ?? verdicts[0]!;
 }
 
@@ -443,9 +454,7 @@ export function evaluateForwarded(
   flow: Flow,
   opts: EvaluateOptions = {},
 ): Verdict {
-  const stages = stagesFor(policies, hep, opts);
-  const failsafe = opts.failsafe ?? FELIX_DEFAULT_FAILSAFE_INBOUND;
-  const verdicts = splitFlow(flow, failsafe).map((part) => {
+  return evaluateParts(policies, hep, flow, opts, (part, stages) => {
     const segments = part.failsafe
       ? stages.forward
       : [...stages.untracked, ...stages['pre-dnat'], ...stages.forward];
@@ -483,7 +492,6 @@ export function evaluateForwarded(
     };
     return runWalk(walkOf);
   });
-  return merge(verdicts);
 }
 
 /**
@@ -499,11 +507,9 @@ export function evaluateHostIngress(
   flow: Flow,
   opts: EvaluateOptions = {},
 ): Verdict {
-  const stages = stagesFor(policies, hep, opts);
-  const failsafe = opts.failsafe ?? FELIX_DEFAULT_FAILSAFE_INBOUND;
-  const normalNames = stages.normal.flatMap((s) => s.policies.map((p) => p.name));
-  const verdicts = splitFlow(flow, failsafe).map((part) => {
+  return evaluateParts(policies, hep, flow, opts, (part, stages) => {
     if (part.failsafe) return failsafeVerdict(part, 'always reach the host');
+    const normalNames = stages.normal.flatMap((s) => s.policies.map((p) => p.name));
     const terminal: Terminal = (passedBy) => {
       const why =
         passedBy !== undefined && passedBy.stage === 'normal'
@@ -520,11 +526,11 @@ export function evaluateHostIngress(
           },
         };
       }
-      const profiles = hep.profiles.length === 0 ? 'it has no profile' : `its profiles (${quoteList(hep.profiles)}) are not "${DEFAULT_ALLOW_PROFILE}"`;
       return {
         allowed: false,
         by: { defaultDeny: 'host-endpoint', policies: normalNames },
         get explanation() {
+          const profiles = hep.profiles.length === 0 ? 'it has no profile' : `its profiles (${quoteList(hep.profiles)}) are not "${DEFAULT_ALLOW_PROFILE}"`;
           return `${part.label}: ${why}; ${profiles}, so the host endpoint's default deny drops it.`;
         },
       };
@@ -537,7 +543,6 @@ export function evaluateHostIngress(
       label: part.label,
     });
   });
-  return merge(verdicts);
 }
 
 /**
@@ -552,9 +557,7 @@ export function evaluatePreDnat(
   flow: Flow,
   opts: EvaluateOptions = {},
 ): Verdict {
-  const stages = stagesFor(policies, hep, opts);
-  const failsafe = opts.failsafe ?? FELIX_DEFAULT_FAILSAFE_INBOUND;
-  const verdicts = splitFlow(flow, failsafe).map((part) => {
+  return evaluateParts(policies, hep, flow, opts, (part, stages) => {
     if (part.failsafe) return failsafeVerdict(part, 'skip untracked and pre-DNAT policy');
     return runWalk({
       segments: [...stages.untracked, ...stages['pre-dnat']],
@@ -573,7 +576,6 @@ export function evaluatePreDnat(
       label: part.label,
     });
   });
-  return merge(verdicts);
 }
 
 /** Narrows a verdict cause to a rule. */
