@@ -95,8 +95,7 @@ export function viewFlow(flow: Flow, version: IPVersion, afterDnat = false): Flo
     if (destination.isEmpty()) return undefined;
   } else if (flow.destination.hostEndpoint !== undefined) {
     destinationHost = flow.destination.hostEndpoint;
-    const ips = destinationHost.expectedIPs.filter((net) => net.version === version);
-    destination = ips.length > 0 ? NetSet.of(ips) : undefined;
+    destination = expectedIPsOf(destinationHost, version);
   }
   if (ports.isEmpty()) return undefined;
   return Object.freeze({
@@ -108,6 +107,20 @@ export function viewFlow(flow: Flow, version: IPVersion, afterDnat = false): Flo
     destinationHost,
     ports,
   });
+}
+
+const hostAddresses = new WeakMap<HostEndpointView, Partial<Record<IPVersion, NetSet | null>>>();
+
+/** A host endpoint's expectedIPs of one version (undefined: none), built once per endpoint view. */
+function expectedIPsOf(hep: HostEndpointView, version: IPVersion): NetSet | undefined {
+  let byVersion = hostAddresses.get(hep);
+  if (byVersion === undefined) hostAddresses.set(hep, (byVersion = {}));
+  let set = byVersion[version];
+  if (set === undefined) {
+    const ips = hep.expectedIPs.filter((net) => net.version === version);
+    byVersion[version] = set = ips.length > 0 ? NetSet.of(ips) : null;
+  }
+  return set ?? undefined;
 }
 
 /** Short text for a flow view, e.g. `IPv4 TCP ports 1:29999 from any to host endpoint "n1-eth0"`. */
@@ -132,21 +145,29 @@ function worst(results: readonly MatchResult[]): MatchResult {
   return 'full';
 }
 
-/** A rule side's nets minus notNets for one IP version, built once per compiled entity. */
-const entityNets = new WeakMap<CompiledEntity, Map<IPVersion, NetSet>>();
+/**
+ * A rule side's nets minus notNets, built once per compiled entity. Not narrowed to the flow's IP
+ * version: the flow view's addresses are of one version, so the other version's members never
+ * change a cover or intersection test.
+ */
+const entityNets = new WeakMap<CompiledEntity, NetSet>();
 
-function netsOf(entity: CompiledEntity, version: IPVersion): NetSet {
-  let byVersion = entityNets.get(entity);
-  if (byVersion === undefined) entityNets.set(entity, (byVersion = new Map()));
-  let set = byVersion.get(version);
-  if (set === undefined) byVersion.set(version, (set = NetSet.from({ nets: entity.nets, notNets: entity.notNets }).restrictTo(version)));
+function netsOf(entity: CompiledEntity): NetSet {
+  let set = entityNets.get(entity);
+  if (set === undefined) {
+    const nets = entity.nets;
+    set = nets !== undefined && nets.length === 1 && entity.notNets.length === 0
+      ? NetSet.ofNet(nets[0]!)
+      : NetSet.from({ nets, notNets: entity.notNets });
+    entityNets.set(entity, set);
+  }
   return set;
 }
 
-function addressMatch(entity: CompiledEntity, addresses: NetSet | undefined, version: IPVersion): MatchResult {
+function addressMatch(entity: CompiledEntity, addresses: NetSet | undefined): MatchResult {
   if (entity.nets === undefined && entity.notNets.length === 0) return 'full';
   if (addresses === undefined) return 'partial';
-  const rule = netsOf(entity, version);
+  const rule = netsOf(entity);
   if (rule.coversAll(addresses)) return 'full';
   return rule.intersects(addresses) ? 'partial' : 'none';
 }
@@ -230,13 +251,13 @@ export function matchRuleView(rule: CompiledRule, v: FlowView): RuleMatch {
   r = portMatch(dst, v.ports, v.destinationHost !== undefined ? 'match-nothing' : 'unknown');
   if (r === 'none') return NO_MATCH;
   if (r === 'partial') (uncertainOn ??= []).push('destination ports');
-  r = addressMatch(dst, v.destination, v.version);
+  r = addressMatch(dst, v.destination);
   if (r === 'none') return NO_MATCH;
   if (r === 'partial') (uncertainOn ??= []).push('destination address');
   r = selectorMatch(dst.selector, dst.notSelector, v.destinationHost, v.version);
   if (r === 'none') return NO_MATCH;
   if (r === 'partial') (uncertainOn ??= []).push('destination selector');
-  r = addressMatch(src, v.source, v.version);
+  r = addressMatch(src, v.source);
   if (r === 'none') return NO_MATCH;
   if (r === 'partial') (uncertainOn ??= []).push('source address');
   r = selectorMatch(src.selector, src.notSelector, undefined, v.version);

@@ -205,8 +205,13 @@ function byVersion(nets: Iterable<NetLike>): Record<IPVersion, IntervalList> {
  *   rule.coversAll(parseNet('192.168.0.0/16'));   // true
  *   rule.intersects(parseNet('10.1.0.0/16'));     // false
  */
+const single = new WeakMap<Net, NetSet>();
+
 export class NetSet {
   readonly #parts: Record<IPVersion, IntervalList>;
+  /** restrictTo results, built on first use (sets are immutable, so one serves every caller). */
+  #only4: NetSet | undefined;
+  #only6: NetSet | undefined;
 
   private constructor(v4: IntervalList, v6: IntervalList) {
     this.#parts = { 4: v4, 6: v6 };
@@ -222,6 +227,17 @@ export class NetSet {
   /** Every address of one IP version. */
   static all(version: IPVersion): NetSet {
     return NetSet.ANY.restrictTo(version);
+  }
+
+  /** Exactly one network; the set is shared per Net (parseNet shares Nets per text). */
+  static ofNet(net: Net): NetSet {
+    let set = single.get(net);
+    if (set === undefined) {
+      const interval: IntervalList = Object.freeze([Object.freeze([net.first, net.last] as const)]);
+      set = net.version === 4 ? new NetSet(interval, EMPTY_INTERVALS) : new NetSet(EMPTY_INTERVALS, interval);
+      single.set(net, set);
+    }
+    return set;
   }
 
   /**
@@ -245,9 +261,10 @@ export class NetSet {
 
   /** The members of one IP version only. */
   restrictTo(version: IPVersion): NetSet {
-    return version === 4
-      ? new NetSet(this.#parts[4], EMPTY_INTERVALS)
-      : new NetSet(EMPTY_INTERVALS, this.#parts[6]);
+    const other = version === 4 ? 6 : 4;
+    if (this.#parts[other].length === 0) return this;
+    if (version === 4) return (this.#only4 ??= new NetSet(this.#parts[4], EMPTY_INTERVALS));
+    return (this.#only6 ??= new NetSet(EMPTY_INTERVALS, this.#parts[6]));
   }
 
   minus(other: NetSet): NetSet {
