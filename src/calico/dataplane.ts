@@ -325,8 +325,22 @@ function runWalk(w: Walk): Verdict {
   return w.segments.length === 0 ? w.terminal(undefined) : walk(0, 0, 0);
 }
 
+/** Failsafe port sets for flows from any source, per failsafe list and (protocol, IP version). */
+const anySourceFailsafe = new WeakMap<readonly PortRule[], Map<number, PortIntervalSet>>();
+
 /** The failsafe ports of the view's protocol that apply to all of its sources. */
 function failsafePorts(view: FlowView, failsafe: readonly PortRule[]): PortIntervalSet {
+  // From any source the answer depends only on the protocol and IP version: built once.
+  if (!view.sourceIsAny) return computeFailsafePorts(view, failsafe);
+  let byKey = anySourceFailsafe.get(failsafe);
+  if (byKey === undefined) anySourceFailsafe.set(failsafe, (byKey = new Map()));
+  const key = view.protocol * 8 + view.version;
+  let ports = byKey.get(key);
+  if (ports === undefined) byKey.set(key, (ports = computeFailsafePorts(view, failsafe)));
+  return ports;
+}
+
+function computeFailsafePorts(view: FlowView, failsafe: readonly PortRule[]): PortIntervalSet {
   const ports: number[] = [];
   for (const entry of failsafe) {
     let proto: number;
@@ -373,6 +387,20 @@ function labelFor(view: FlowView, afterDnat: FlowView | undefined, note: string)
   return label;
 }
 
+const portSplits = new WeakMap<PortIntervalSet, WeakMap<PortIntervalSet, { safe: PortIntervalSet; rest: PortIntervalSet }>>();
+
+/** A flow's ports split into failsafe ports and the rest; port sets are immutable, so each pair is split once. */
+function splitPorts(ports: PortIntervalSet, failsafe: PortIntervalSet): { safe: PortIntervalSet; rest: PortIntervalSet } {
+  let byFailsafe = portSplits.get(ports);
+  if (byFailsafe === undefined) portSplits.set(ports, (byFailsafe = new WeakMap()));
+  let split = byFailsafe.get(failsafe);
+  if (split === undefined) {
+    const safe = failsafe.intersect(ports);
+    byFailsafe.set(failsafe, (split = { safe, rest: safe.isEmpty() ? ports : ports.minus(safe) }));
+  }
+  return split;
+}
+
 /** Splits a flow by IP version and into failsafe / other destination ports. */
 function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
   const parts: Part[] = [];
@@ -380,18 +408,14 @@ function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
     const view = viewFlow(flow, version);
     if (view === undefined) continue;
     const afterDnat = flow.afterDnat === undefined ? undefined : viewFlow(flow, version, true);
-    const safe = failsafePorts(view, failsafe).intersect(view.ports);
-    const rest = view.ports.minus(safe);
-    for (const [ports, isFailsafe] of [
-      [rest, false],
-      [safe, true],
-    ] as const) {
-      if (ports.isEmpty()) continue;
+    const { safe, rest } = splitPorts(view.ports, failsafePorts(view, failsafe));
+    const addPart = (ports: PortIntervalSet, isFailsafe: boolean): void => {
+      if (ports.isEmpty()) return;
       // Failsafe ports are matched before DNAT; the post-DNAT view keeps the
       // same split unless DNAT rewrites the ports.
-      const pre = { ...view, ports };
+      const pre = ports === view.ports ? view : { ...view, ports };
       const post =
-        afterDnat === undefined ? pre : flow.afterDnat?.ports === undefined ? { ...afterDnat, ports } : afterDnat;
+        afterDnat === undefined ? pre : flow.afterDnat?.ports === undefined && ports !== afterDnat.ports ? { ...afterDnat, ports } : afterDnat;
       // Words are only needed when a verdict is explained: built on first read.
       let label: string | undefined;
       parts.push({
@@ -404,7 +428,9 @@ function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
             : labelFor(view, afterDnat, safe.isEmpty() ? '' : ' (failsafe ports aside)'));
         },
       });
-    }
+    };
+    addPart(rest, false);
+    addPart(safe, true);
   }
   if (parts.length === 0) {
     throw new RangeError('the flow has no packets: its source, destination or ports are empty for every IP version');

@@ -23,7 +23,9 @@ export function normalizeIntervals(intervals: Iterable<Interval>): IntervalList 
   if (Array.isArray(intervals) && intervals.length <= 1) return intervals.length === 0 ? EMPTY_INTERVALS : Object.freeze([intervals[0]!]);
   const sorted = [...intervals].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const out: Interval[] = [];
-  for (const [first, last] of sorted) {
+  for (let i = 0; i < sorted.length; i++) {
+    const first = sorted[i]![0];
+    const last = sorted[i]![1];
     const prev = out[out.length - 1];
     if (prev !== undefined && first <= prev[1] + 1n) {
       if (last > prev[1]) out[out.length - 1] = [prev[0], last];
@@ -39,13 +41,15 @@ export function subtractIntervals(a: IntervalList, b: IntervalList): IntervalLis
   if (a.length === 0 || b.length === 0) return a;
   const out: Interval[] = [];
   let j = 0;
-  for (const [first, last] of a) {
-    let start = first;
+  for (let i = 0; i < a.length; i++) {
+    const last = a[i]![1];
+    let start = a[i]![0];
     // Skip holes that end before this interval starts.
     while (j < b.length && b[j]![1] < start) j++;
     let k = j;
     while (k < b.length && b[k]![0] <= last) {
-      const [holeFirst, holeLast] = b[k]!;
+      const holeFirst = b[k]![0];
+      const holeLast = b[k]![1];
       if (holeFirst > start) out.push([start, holeFirst - 1n]);
       if (holeLast >= last) {
         start = last + 1n;
@@ -83,7 +87,9 @@ export function intersectIntervals(a: IntervalList, b: IntervalList): IntervalLi
  */
 export function intervalsCoverAll(outer: IntervalList, inner: IntervalList): boolean {
   let j = 0;
-  for (const [first, last] of inner) {
+  for (let i = 0; i < inner.length; i++) {
+    const first = inner[i]![0];
+    const last = inner[i]![1];
     while (j < outer.length && outer[j]![1] < first) j++;
     const o = outer[j];
     if (o === undefined || o[0] > first || o[1] < last) return false;

@@ -130,6 +130,7 @@ export class PortIntervalSet {
   }
 
   minus(other: PortIntervalSet): PortIntervalSet {
+    if (this.#intervals.length === 0 || other.#intervals.length === 0) return this;
     return new PortIntervalSet(subtractIntervals(this.#intervals, other.#intervals));
   }
 
@@ -185,7 +186,19 @@ export interface CompiledPorts {
   readonly notNamedPorts: readonly string[];
   /** True when neither `ports` nor `notPorts` constrains anything. */
   readonly unconstrained: boolean;
+  /** portMatchBounds' answers, worked out at compile time (they are read for every flow a rule meets). */
+  readonly bounds: Readonly<Record<NamedPortMode, PortBounds>>;
 }
+
+/** How a named port is read: see portMatchBounds. */
+export type NamedPortMode = 'match-nothing' | 'unknown';
+
+export interface PortBounds {
+  readonly lower: PortIntervalSet;
+  readonly upper: PortIntervalSet;
+}
+
+const ALL_BOUNDS: PortBounds = Object.freeze({ lower: PortIntervalSet.ALL, upper: PortIntervalSet.ALL });
 
 export const UNCONSTRAINED_PORTS: CompiledPorts = Object.freeze({
   ports: PortIntervalSet.ALL,
@@ -193,6 +206,7 @@ export const UNCONSTRAINED_PORTS: CompiledPorts = Object.freeze({
   notPorts: PortIntervalSet.EMPTY,
   notNamedPorts: Object.freeze([]),
   unconstrained: true,
+  bounds: Object.freeze({ 'match-nothing': ALL_BOUNDS, unknown: ALL_BOUNDS }),
 });
 
 function splitList(list: unknown, path: string, errors: string[]): { numeric: PortRange[]; named: string[]; count: number } {
@@ -228,12 +242,24 @@ export function compilePorts(
   const inc = splitList(ports, `${path}.ports`, errors);
   const exc = splitList(notPorts, `${path}.notPorts`, errors);
   if (inc.count === 0 && exc.count === 0) return { compiled: UNCONSTRAINED_PORTS, errors };
+  const included = inc.count === 0 ? PortIntervalSet.ALL : PortIntervalSet.of(inc.numeric);
+  const excluded = PortIntervalSet.of(exc.numeric);
+  const base = included.minus(excluded);
+  const onHost: PortBounds = Object.freeze({ lower: base, upper: base });
+  const onNetwork: PortBounds =
+    inc.named.length === 0 && exc.named.length === 0
+      ? onHost
+      : Object.freeze({
+          lower: exc.named.length > 0 ? PortIntervalSet.EMPTY : base,
+          upper: inc.named.length > 0 ? PortIntervalSet.ALL.minus(excluded) : base,
+        });
   const compiled: CompiledPorts = Object.freeze({
-    ports: inc.count === 0 ? PortIntervalSet.ALL : PortIntervalSet.of(inc.numeric),
+    ports: included,
     namedPorts: Object.freeze(inc.named),
-    notPorts: PortIntervalSet.of(exc.numeric),
+    notPorts: excluded,
     notNamedPorts: Object.freeze(exc.named),
     unconstrained: false,
+    bounds: Object.freeze({ 'match-nothing': onHost, unknown: onNetwork }),
   });
   return { compiled, errors };
 }
@@ -251,14 +277,6 @@ export function compilePorts(
  * some workload there may expose the named port: a named port may match any
  * port, a named `notPorts` entry may exclude any port.
  */
-export function portMatchBounds(
-  c: CompiledPorts,
-  named: 'match-nothing' | 'unknown',
-): { lower: PortIntervalSet; upper: PortIntervalSet } {
-  if (c.unconstrained) return { lower: PortIntervalSet.ALL, upper: PortIntervalSet.ALL };
-  const base = c.ports.minus(c.notPorts);
-  if (named === 'match-nothing') return { lower: base, upper: base };
-  const lower = c.notNamedPorts.length > 0 ? PortIntervalSet.EMPTY : base;
-  const upper = c.namedPorts.length > 0 ? PortIntervalSet.ALL.minus(c.notPorts) : base;
-  return { lower, upper };
+export function portMatchBounds(c: CompiledPorts, named: NamedPortMode): PortBounds {
+  return c.bounds[named];
 }

@@ -16,6 +16,14 @@ import { selectedAfterWrite } from './support/after-write.ts';
 import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
 import { dropCause } from './support/verdict-text.ts';
 
+let outside: { range: string; ports: PortIntervalSet } | undefined;
+
+/** Every port outside the node-port range; kept for the last range asked (the config's). */
+function portsOutside(range: string): PortIntervalSet {
+  if (outside?.range !== range) outside = { range, ports: PortIntervalSet.ALL.minus(PortIntervalSet.of([range])) };
+  return outside.ports;
+}
+
 export const gnpHostTrafficAllowed: Rule = {
   id: 'gnp-host-traffic-allowed',
   kinds: GLOBAL_NETWORK_POLICY,
@@ -29,7 +37,7 @@ export const gnpHostTrafficAllowed: Rule = {
     const classes = selectedAfterWrite(submitted, ctx);
     if (classes.length === 0) return [];
     const nodePorts = ctx.config.network.nodePortRange;
-    const ports = PortIntervalSet.ALL.minus(PortIntervalSet.of([nodePorts]));
+    const ports = portsOutside(nodePorts);
     const findings: Finding[] = [];
     for (const { hostEndpoint: hep, policies } of classes) {
       const dropped = ['TCP', 'UDP']

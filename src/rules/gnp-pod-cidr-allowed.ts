@@ -56,10 +56,13 @@ export const gnpPodCIDRAllowed: Rule = {
     if (classes.length === 0) return [];
     const findings: Finding[] = [];
     const selected = `host endpoints selected by "${submitted.selector?.source ?? ''}"`;
-    for (const cidr of podCIDRs(ctx).filter((c) => netOf(c) !== null)) {
+    for (const cidr of podCIDRs(ctx)) {
+      const net = netOf(cidr);
+      if (net === null) continue;
+      const destination = { nets: NetSet.ofNet(net) };
       const dropsFor = ({ hostEndpoint: hep, policies }: SelectedClass, failsafe: readonly PortRule[]) =>
         ['TCP', 'UDP']
-          .map((protocol) => ({ protocol, verdict: evaluateForwarded(policies, hep, { protocol, source: 'any', destination: { nets: NetSet.of([cidr]) }, ports: PortIntervalSet.ALL }, { failsafe }) }))
+          .map((protocol) => ({ protocol, verdict: evaluateForwarded(policies, hep, { protocol, source: 'any', destination, ports: PortIntervalSet.ALL }, { failsafe }) }))
           .filter(({ verdict }) => !verdict.allowed);
       // First without failsafe ports (all ports alike), then the ports Felix lets skip pre-DNAT policy.
       const finding =
