@@ -113,24 +113,24 @@ function readBool(spec: Obj, key: string, errors: string[]): boolean {
   return value;
 }
 
-function readSelector(value: unknown, path: string, errors: string[]): Selector | undefined {
+function readSelector(value: unknown, base: string, key: string, errors: string[]): Selector | undefined {
   if (value === undefined || value === null) return parseSelectorCached('');
   if (typeof value !== 'string') {
-    errors.push(`${path}: must be a selector string, found ${describe(value)}`);
+    errors.push(`${base}.${key}: must be a selector string, found ${describe(value)}`);
     return undefined;
   }
   try {
     return parseSelectorCached(value);
   } catch (err) {
-    errors.push(`${path}: ${(err as Error).message}`);
+    errors.push(`${base}.${key}: ${(err as Error).message}`);
     return undefined;
   }
 }
 
 /** Like readSelector, but absent or empty means "not set". */
-function readOptionalSelector(value: unknown, path: string, errors: string[]): Selector | undefined {
+function readOptionalSelector(value: unknown, base: string, key: string, errors: string[]): Selector | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  return readSelector(value, path, errors);
+  return readSelector(value, base, key, errors);
 }
 
 /**
@@ -151,65 +151,70 @@ function admitsNonNamespaced(text: string, presenceLabel: string): boolean {
   }
 }
 
-function readNets(value: unknown, path: string, errors: string[]): Net[] {
-  if (value === undefined || value === null) return [];
+const NO_NETS: readonly Net[] = Object.freeze([]);
+const NONE: readonly string[] = Object.freeze([]);
+
+/** `nets` / `notNets` at `${base}.${key}`; paths are only built for an error (this runs per rule side). */
+function readNets(value: unknown, base: string, key: string, errors: string[]): readonly Net[] {
+  if (value === undefined || value === null) return NO_NETS;
   if (!Array.isArray(value)) {
-    errors.push(`${path}: must be a list of IP addresses or CIDRs, found ${describe(value)}`);
-    return [];
+    errors.push(`${base}.${key}: must be a list of IP addresses or CIDRs, found ${describe(value)}`);
+    return NO_NETS;
   }
+  if (value.length === 0) return NO_NETS;
   const nets: Net[] = [];
-  value.forEach((item: unknown, i) => {
+  for (let i = 0; i < value.length; i++) {
     try {
-      nets.push(parseNet(item));
+      nets.push(parseNet(value[i]));
     } catch (err) {
-      errors.push(`${path}[${i}]: ${err instanceof NetSyntaxError ? err.message : String(err)}`);
+      errors.push(`${base}.${key}[${i}]: ${err instanceof NetSyntaxError ? err.message : String(err)}`);
     }
-  });
-  return nets;
+  }
+  return Object.freeze(nets);
 }
 
-function compileEntity(value: unknown, path: string, errors: string[]): CompiledEntity {
-  if (value === undefined || value === null) {
-    return {
-      nets: undefined,
-      notNets: [],
-      selector: undefined,
-      notSelector: undefined,
-      ports: UNCONSTRAINED_PORTS,
-      undecidable: [],
-    };
-  }
+const ABSENT_ENTITY: CompiledEntity = Object.freeze({
+  nets: undefined,
+  notNets: NO_NETS,
+  selector: undefined,
+  notSelector: undefined,
+  ports: UNCONSTRAINED_PORTS,
+  undecidable: NONE,
+});
+
+function compileEntity(value: unknown, base: string, side: string, errors: string[]): CompiledEntity {
+  if (value === undefined || value === null) return ABSENT_ENTITY;
   if (!isObject(value)) {
-    errors.push(`${path}: must be an object, found ${describe(value)}`);
-    return compileEntity(undefined, path, errors);
+    errors.push(`${base}.${side}: must be an object, found ${describe(value)}`);
+    return ABSENT_ENTITY;
   }
-  const nets = readNets(value['nets'], `${path}.nets`, errors);
-  const notNets = readNets(value['notNets'], `${path}.notNets`, errors);
-  const selector = readOptionalSelector(value['selector'], `${path}.selector`, errors);
-  const notSelector = readOptionalSelector(value['notSelector'], `${path}.notSelector`, errors);
-  const ports = compilePorts(value['ports'], value['notPorts'], path);
-  errors.push(...ports.errors);
-  const undecidable: string[] = [];
+  const path = `${base}.${side}`;
+  const nets = readNets(value['nets'], path, 'nets', errors);
+  const notNets = readNets(value['notNets'], path, 'notNets', errors);
+  const selector = readOptionalSelector(value['selector'], path, 'selector', errors);
+  const notSelector = readOptionalSelector(value['notSelector'], path, 'notSelector', errors);
+  const ports = compilePorts(value['ports'], value['notPorts'], path, errors);
+  let undecidable = NONE;
   if (value['namespaceSelector'] !== undefined && value['namespaceSelector'] !== '') {
-    readOptionalSelector(value['namespaceSelector'], `${path}.namespaceSelector`, errors);
-    undecidable.push('namespaceSelector');
+    readOptionalSelector(value['namespaceSelector'], path, 'namespaceSelector', errors);
+    undecidable = ['namespaceSelector'];
   }
-  if (value['serviceAccounts'] !== undefined && value['serviceAccounts'] !== null) undecidable.push('serviceAccounts');
+  if (value['serviceAccounts'] !== undefined && value['serviceAccounts'] !== null) undecidable = [...undecidable, 'serviceAccounts'];
   if (value['services'] !== undefined && value['services'] !== null) {
-    undecidable.push('services');
+    undecidable = [...undecidable, 'services'];
     const mixed = ['nets', 'notNets', 'selector', 'notSelector', 'ports', 'notPorts', 'namespaceSelector'].filter(
       (key) => value[key] !== undefined && value[key] !== null,
     );
     if (mixed.length > 0) errors.push(`${path}.services: cannot be combined with ${mixed.join(', ')}`);
   }
-  return {
-    nets: nets.length > 0 ? Object.freeze(nets) : undefined,
-    notNets: Object.freeze(notNets),
+  return Object.freeze({
+    nets: nets.length > 0 ? nets : undefined,
+    notNets,
     selector,
     notSelector,
-    ports: ports.compiled,
-    undecidable: Object.freeze(undecidable),
-  };
+    ports,
+    undecidable: undecidable === NONE ? NONE : Object.freeze(undecidable),
+  });
 }
 
 function readProtocol(rule: Obj, key: string, path: string, errors: string[]): number | undefined {
@@ -221,6 +226,14 @@ function readProtocol(rule: Obj, key: string, path: string, errors: string[]): n
     errors.push(`${path}.${key}: ${(err as Error).message}`);
     return undefined;
   }
+}
+
+/** Bit 4 / bit 6 for each IP version among the nets (no allocation: runs per rule). */
+function versionBits(entity: CompiledEntity): number {
+  let bits = 0;
+  for (const net of entity.nets ?? NO_NETS) bits |= net.version === 4 ? 1 : 2;
+  for (const net of entity.notNets) bits |= net.version === 4 ? 1 : 2;
+  return bits;
 }
 
 function compileRule(value: unknown, index: number, path: string): CompiledRule {
@@ -248,25 +261,20 @@ function compileRule(value: unknown, index: number, path: string): CompiledRule 
     else errors.push(`${path}.ipVersion: must be 4 or 6, found ${describe(rawVersion)}`);
   }
 
-  const source = compileEntity(rule['source'], `${path}.source`, errors);
-  const destination = compileEntity(rule['destination'], `${path}.destination`, errors);
+  const source = compileEntity(rule['source'], path, 'source', errors);
+  const destination = compileEntity(rule['destination'], path, 'destination', errors);
 
   // One IP version per rule, matching ipVersion when set.
-  const versions = new Set<IPVersion>();
-  for (const net of [...(source.nets ?? []), ...source.notNets, ...(destination.nets ?? []), ...destination.notNets]) {
-    versions.add(net.version);
-  }
-  if (versions.size > 1) errors.push(`${path}: mixes IPv4 and IPv6 addresses in nets/notNets; use one IP version per rule`);
-  if (ipVersion !== undefined && versions.size === 1 && !versions.has(ipVersion)) {
+  const versions = versionBits(source) | versionBits(destination);
+  if (versions === 3) errors.push(`${path}: mixes IPv4 and IPv6 addresses in nets/notNets; use one IP version per rule`);
+  if (ipVersion !== undefined && (versions === 1 || versions === 2) && versions !== (ipVersion === 4 ? 1 : 2)) {
     errors.push(`${path}: ipVersion is ${ipVersion} but nets/notNets hold IPv${ipVersion === 4 ? 6 : 4} addresses`);
   }
 
   // Ports only with a protocol that has them (numorstring `SupportsPorts`).
-  for (const [side, entity] of [['source', source], ['destination', destination]] as const) {
-    if (!entity.ports.unconstrained && (protocol === undefined || !protocolSupportsPorts(protocol))) {
-      errors.push(`${path}.${side}: ports and notPorts need protocol TCP, UDP or SCTP`);
-    }
-  }
+  const portsAllowed = protocol !== undefined && protocolSupportsPorts(protocol);
+  if (!source.ports.unconstrained && !portsAllowed) errors.push(`${path}.source: ports and notPorts need protocol TCP, UDP or SCTP`);
+  if (!destination.ports.unconstrained && !portsAllowed) errors.push(`${path}.destination: ports and notPorts need protocol TCP, UDP or SCTP`);
 
   const icmpConstrained = rule['icmp'] != null || rule['notICMP'] != null;
   if (icmpConstrained && (protocol === undefined || !isIcmp(protocol))) {
@@ -282,9 +290,9 @@ function compileRule(value: unknown, index: number, path: string): CompiledRule 
     ipVersion,
     icmpConstrained,
     httpConstrained: rule['http'] != null,
-    source: Object.freeze(source),
-    destination: Object.freeze(destination),
-    invalid: Object.freeze(errors),
+    source,
+    destination,
+    invalid: errors.length === 0 ? NONE : Object.freeze(errors),
   });
 }
 
@@ -355,7 +363,7 @@ export function compilePolicy(obj: KubeObject): CompiledPolicy {
     else errors.push(`spec.order: must be a number, found ${describe(rawOrder)}`);
   }
 
-  const selector = readSelector(spec['selector'], 'spec.selector', errors);
+  const selector = readSelector(spec['selector'], 'spec', 'selector', errors);
   let selectsNonNamespaced = true;
   for (const [key, label] of [
     ['namespaceSelector', 'projectcalico.org/namespace'],
@@ -363,7 +371,7 @@ export function compilePolicy(obj: KubeObject): CompiledPolicy {
   ] as const) {
     const text = spec[key];
     if (text === undefined || text === null || text === '') continue;
-    if (readOptionalSelector(text, `spec.${key}`, errors) === undefined) selectsNonNamespaced = false;
+    if (readOptionalSelector(text, 'spec', key, errors) === undefined) selectsNonNamespaced = false;
     else if (!admitsNonNamespaced(text as string, label)) selectsNonNamespaced = false;
   }
 
@@ -383,7 +391,8 @@ export function compilePolicy(obj: KubeObject): CompiledPolicy {
     errors.push('spec.applyOnForward: must be true when preDNAT or doNotTrack is true');
   }
 
-  for (const rule of [...ingress, ...egress]) errors.push(...rule.invalid);
+  for (const rule of ingress) errors.push(...rule.invalid);
+  for (const rule of egress) errors.push(...rule.invalid);
 
   const compiled: CompiledPolicy = Object.freeze({
     name,

@@ -209,39 +209,44 @@ export const UNCONSTRAINED_PORTS: CompiledPorts = Object.freeze({
   bounds: Object.freeze({ 'match-nothing': ALL_BOUNDS, unknown: ALL_BOUNDS }),
 });
 
-function splitList(list: unknown, path: string, errors: string[]): { numeric: PortRange[]; named: string[]; count: number } {
+interface SplitList {
+  numeric: PortRange[];
+  named: string[];
+  count: number;
+}
+
+const EMPTY_LIST: SplitList = Object.freeze({ numeric: [], named: [], count: 0 }) as SplitList;
+
+/** `ports` or `notPorts` at `${base}.${key}`; the path is only built for an error. */
+function splitList(list: unknown, base: string, key: string, errors: string[]): SplitList {
+  if (list === undefined || list === null) return EMPTY_LIST;
+  if (!Array.isArray(list)) {
+    errors.push(`${base}.${key}: must be a list of ports`);
+    return EMPTY_LIST;
+  }
+  if (list.length === 0) return EMPTY_LIST;
   const numeric: PortRange[] = [];
   const named: string[] = [];
-  if (list === undefined || list === null) return { numeric, named, count: 0 };
-  if (!Array.isArray(list)) {
-    errors.push(`${path}: must be a list of ports`);
-    return { numeric, named, count: 0 };
-  }
-  list.forEach((item: unknown, i) => {
+  for (let i = 0; i < list.length; i++) {
     try {
-      const port = parsePort(item);
+      const port = parsePort(list[i]);
       if (port.kind === 'named') named.push(port.name);
-      else numeric.push({ min: port.min, max: port.max });
+      else numeric.push(port);
     } catch (err) {
-      errors.push(`${path}[${i}]: ${(err as Error).message}`);
+      errors.push(`${base}.${key}[${i}]: ${(err as Error).message}`);
     }
-  });
+  }
   return { numeric, named, count: list.length };
 }
 
 /**
- * Compiles `ports` / `notPorts` of one side of a rule. Invalid entries are
- * reported in `errors` (with `path`) and left out of the sets.
+ * Compiles `ports` / `notPorts` of one side of a rule at `path`. Invalid entries are
+ * reported in `errors` and left out of the sets.
  */
-export function compilePorts(
-  ports: unknown,
-  notPorts: unknown,
-  path: string,
-): { compiled: CompiledPorts; errors: string[] } {
-  const errors: string[] = [];
-  const inc = splitList(ports, `${path}.ports`, errors);
-  const exc = splitList(notPorts, `${path}.notPorts`, errors);
-  if (inc.count === 0 && exc.count === 0) return { compiled: UNCONSTRAINED_PORTS, errors };
+export function compilePorts(ports: unknown, notPorts: unknown, path: string, errors: string[]): CompiledPorts {
+  const inc = splitList(ports, path, 'ports', errors);
+  const exc = splitList(notPorts, path, 'notPorts', errors);
+  if (inc.count === 0 && exc.count === 0) return UNCONSTRAINED_PORTS;
   const included = inc.count === 0 ? PortIntervalSet.ALL : PortIntervalSet.of(inc.numeric);
   const excluded = PortIntervalSet.of(exc.numeric);
   const base = included.minus(excluded);
@@ -261,7 +266,7 @@ export function compilePorts(
     unconstrained: false,
     bounds: Object.freeze({ 'match-nothing': onHost, unknown: onNetwork }),
   });
-  return { compiled, errors };
+  return compiled;
 }
 
 /**

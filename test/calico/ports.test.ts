@@ -77,24 +77,26 @@ t.test('PortIntervalSet containment', async (t) => {
 });
 
 t.test('compilePorts: ports minus notPorts, errors with paths', async (t) => {
-  const none = compilePorts(undefined, [], 'spec.ingress[0].destination');
-  t.ok(none.compiled.unconstrained);
+  const errors: string[] = [];
+  const none = compilePorts(undefined, [], 'spec.ingress[0].destination', errors);
+  t.ok(none.unconstrained);
 
-  const guide = compilePorts(undefined, ['30000:32767'], 'spec.ingress[0].destination');
-  t.same(guide.errors, []);
-  t.equal(guide.compiled.ports.toString(), '1:65535');
-  t.equal(guide.compiled.notPorts.toString(), '30000:32767');
+  const guide = compilePorts(undefined, ['30000:32767'], 'spec.ingress[0].destination', errors);
+  t.same(errors, []);
+  t.equal(guide.ports.toString(), '1:65535');
+  t.equal(guide.notPorts.toString(), '30000:32767');
 
-  const mixed = compilePorts([80, 'http', '9000:9100'], ['metrics'], 'x');
-  t.equal(mixed.compiled.ports.toString(), '80,9000:9100');
-  t.same(mixed.compiled.namedPorts, ['http']);
-  t.same(mixed.compiled.notNamedPorts, ['metrics']);
+  const mixed = compilePorts([80, 'http', '9000:9100'], ['metrics'], 'x', errors);
+  t.equal(mixed.ports.toString(), '80,9000:9100');
+  t.same(mixed.namedPorts, ['http']);
+  t.same(mixed.notNamedPorts, ['metrics']);
+  t.same(errors, []);
 
-  const bad = compilePorts([80, 'no good', 70000], 'nope', 'spec.ingress[2].destination');
-  t.same(bad.errors.length, 3);
-  t.match(bad.errors[0], /^spec\.ingress\[2\]\.destination\.ports\[1\]: "no good" is not a valid port/);
-  t.match(bad.errors[1], /^spec\.ingress\[2\]\.destination\.ports\[2\]: /);
-  t.match(bad.errors[2], /^spec\.ingress\[2\]\.destination\.notPorts: must be a list/);
+  compilePorts([80, 'no good', 70000], 'nope', 'spec.ingress[2].destination', errors);
+  t.same(errors.length, 3);
+  t.match(errors[0], /^spec\.ingress\[2\]\.destination\.ports\[1\]: "no good" is not a valid port/);
+  t.match(errors[1], /^spec\.ingress\[2\]\.destination\.ports\[2\]: /);
+  t.match(errors[2], /^spec\.ingress\[2\]\.destination\.notPorts: must be a list/);
 });
 
 t.test('portMatchBounds: named ports on hosts vs networks', async (t) => {
@@ -113,7 +115,7 @@ t.test('portMatchBounds: named ports on hosts vs networks', async (t) => {
     { name: 'named notPorts on network', ports: [80, 81], notPorts: ['http'], named: 'unknown', lower: '(no ports)', upper: '80:81' },
   ];
   for (const c of cases) {
-    const { compiled } = compilePorts(c.ports, c.notPorts, 'x');
+    const compiled = compilePorts(c.ports, c.notPorts, 'x', []);
     const bounds = portMatchBounds(compiled, c.named);
     t.equal(bounds.lower.toString(), c.lower, `${c.name}: lower`);
     t.equal(bounds.upper.toString(), c.upper, `${c.name}: upper`);
