@@ -48,88 +48,108 @@ function schemaFindings(errors: readonly ErrorObject[]): PathMessage[] {
   return out;
 }
 
-function selectorError(path: string, value: unknown): PathMessage | null {
+/** The syntax error of a selector field, or null (also for a non-string: the schema reports that). */
+function selectorError(value: unknown): string | null {
   if (typeof value !== 'string') return null;
   try {
     parseSelectorCached(value);
     return null;
   } catch (err) {
-    if (err instanceof SelectorSyntaxError) return { path, message: err.message };
+    if (err instanceof SelectorSyntaxError) return err.message;
     throw err;
   }
 }
 
-function portRangeErrors(path: string, ports: unknown): PathMessage[] {
-  if (!Array.isArray(ports)) return [];
-  const out: PathMessage[] = [];
-  ports.forEach((p, i) => {
-    const m = typeof p === 'string' ? /^(\d+):(\d+)$/.exec(p) : null;
-    const single = typeof p === 'string' && /^\d+$/.test(p) ? Number(p) : null;
+const PORT_RANGE = /^(\d+):(\d+)$/;
+const PORT_NUMBER = /^\d+$/;
+
+/** Port numbers and ranges out of bounds in `${at}.${field}` (paths are only built for a finding). */
+function portRangeErrors(at: () => string, field: string, ports: unknown, out: PathMessage[]): void {
+  if (!Array.isArray(ports)) return;
+  for (let i = 0; i < ports.length; i++) {
+    const p: unknown = ports[i];
+    if (typeof p !== 'string') continue;
+    const m = PORT_RANGE.exec(p);
     if (m) {
       const min = Number(m[1]);
       const max = Number(m[2]);
-      if (min < 1 || max > 65535 || min > max) out.push({ path: `${path}[${i}]`, message: `port range "${p}" must be min:max with 1 <= min <= max <= 65535` });
-    } else if (single !== null && (single < 1 || single > 65535)) {
-      out.push({ path: `${path}[${i}]`, message: `port ${p} must be between 1 and 65535` });
+      if (min < 1 || max > 65535 || min > max) out.push({ path: `${at()}.${field}[${i}]`, message: `port range "${p}" must be min:max with 1 <= min <= max <= 65535` });
+    } else if (PORT_NUMBER.test(p)) {
+      const single = Number(p);
+      if (single < 1 || single > 65535) out.push({ path: `${at()}.${field}[${i}]`, message: `port ${p} must be between 1 and 65535` });
     }
-  });
-  return out;
+  }
 }
 
 type Obj = Record<string, unknown>;
 const asObj = (v: unknown): Obj | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : null);
 const nonEmpty = (v: unknown): boolean => Array.isArray(v) && v.length > 0;
 
-/** Checks that need more than the schema, for one rule at `path`. */
-function ruleErrors(path: string, rule: Obj): PathMessage[] {
-  const out: PathMessage[] = [];
+const SIDES = ['source', 'destination'] as const;
+const ENTITY_SELECTORS = ['selector', 'notSelector', 'namespaceSelector'] as const;
+const PORT_FIELDS = ['ports', 'notPorts'] as const;
+const NET_FIELDS = ['nets', 'notNets'] as const;
+const NOT_WITH_SERVICES = ['nets', 'notNets', 'selector', 'notSelector', 'ports', 'notPorts'] as const;
+const ICMP_FIELDS = ['icmp', 'notICMP'] as const;
+
+/** Bit 1 for IPv4, bit 2 for IPv6, for each valid address in a nets list. */
+function netVersions(nets: unknown): number {
+  if (!Array.isArray(nets)) return 0;
+  let bits = 0;
+  for (const n of nets) {
+    const cidr = typeof n === 'string' ? netOf(n) : null;
+    if (cidr) bits |= cidr.version === 4 ? 1 : 2;
+  }
+  return bits;
+}
+
+/**
+ * Checks that need more than the schema, for one rule at `${dir}[${index}]`. Runs for every rule
+ * of every policy review, so field paths are only built for a finding.
+ */
+function ruleErrors(dir: string, index: number, rule: Obj, out: PathMessage[]): void {
+  const path = `${dir}[${index}]`;
   const protocol = rule['protocol'] === undefined ? undefined : String(rule['protocol']).toLowerCase();
-  const versions = new Set<number>();
-  for (const side of ['source', 'destination'] as const) {
+  let versions = 0;
+  for (const side of SIDES) {
     const entity = asObj(rule[side]);
     if (entity === null) continue;
-    const at = `${path}.${side}`;
-    for (const field of ['selector', 'notSelector', 'namespaceSelector'] as const) {
-      const e = selectorError(`${at}.${field}`, entity[field]);
-      if (e) out.push(e);
+    const at = (): string => `${path}.${side}`;
+    for (const field of ENTITY_SELECTORS) {
+      const message = selectorError(entity[field]);
+      if (message !== null) out.push({ path: `${at()}.${field}`, message });
     }
     const sa = asObj(entity['serviceAccounts']);
     if (sa) {
-      const e = selectorError(`${at}.serviceAccounts.selector`, sa['selector']);
-      if (e) out.push(e);
+      const message = selectorError(sa['selector']);
+      if (message !== null) out.push({ path: `${at()}.serviceAccounts.selector`, message });
     }
-    for (const field of ['ports', 'notPorts'] as const) {
-      out.push(...portRangeErrors(`${at}.${field}`, entity[field]));
-      if (nonEmpty(entity[field]) && (protocol === undefined || !PORT_PROTOCOLS.has(protocol))) {
+    for (const field of PORT_FIELDS) {
+      const ports = entity[field];
+      if (ports === undefined) continue;
+      portRangeErrors(at, field, ports, out);
+      if (nonEmpty(ports) && (protocol === undefined || !PORT_PROTOCOLS.has(protocol))) {
         out.push({
-          path: `${at}.${field}`,
+          path: `${at()}.${field}`,
           message: `${field} need protocol TCP, UDP or SCTP, but protocol is ${protocol === undefined ? 'not set' : JSON.stringify(rule['protocol'])}; Calico rejects the policy. Fix: set protocol on this rule (one rule per protocol)`,
         });
       }
     }
-    for (const field of ['nets', 'notNets'] as const) {
-      const nets = entity[field];
-      if (!Array.isArray(nets)) continue;
-      for (const n of nets) {
-        const cidr = typeof n === 'string' ? netOf(n) : null;
-        if (cidr) versions.add(cidr.version);
-      }
-    }
-    if (asObj(entity['services']) && ['nets', 'notNets', 'selector', 'notSelector', 'ports', 'notPorts'].some((f) => entity[f] !== undefined)) {
-      out.push({ path: `${at}.services`, message: 'services cannot be combined with nets, selectors or ports in the same entity; Calico rejects the policy' });
+    for (const field of NET_FIELDS) versions |= netVersions(entity[field]);
+    if (asObj(entity['services']) && NOT_WITH_SERVICES.some((f) => entity[f] !== undefined)) {
+      out.push({ path: `${at()}.services`, message: 'services cannot be combined with nets, selectors or ports in the same entity; Calico rejects the policy' });
     }
   }
-  if (versions.size > 1) out.push({ path, message: 'rule mixes IPv4 and IPv6 nets; Calico accepts one IP version per rule. Fix: split it into an IPv4 rule and an IPv6 rule' });
+  if (versions === 3) out.push({ path, message: 'rule mixes IPv4 and IPv6 nets; Calico accepts one IP version per rule. Fix: split it into an IPv4 rule and an IPv6 rule' });
   const ipVersion = rule['ipVersion'];
-  if ((ipVersion === 4 || ipVersion === 6) && versions.size === 1 && !versions.has(ipVersion)) {
+  if ((ipVersion === 4 || ipVersion === 6) && (versions === 1 || versions === 2) && versions !== (ipVersion === 4 ? 1 : 2)) {
     out.push({ path: `${path}.ipVersion`, message: `ipVersion ${ipVersion} does not match the rule's nets` });
   }
-  for (const field of ['icmp', 'notICMP'] as const) {
+  for (const field of ICMP_FIELDS) {
     if (rule[field] !== undefined && (protocol === undefined || !ICMP_PROTOCOLS.has(protocol))) {
       out.push({ path: `${path}.${field}`, message: `${field} needs protocol ICMP or ICMPv6` });
     }
   }
-  return out;
 }
 
 export const gnpSchema: Rule = {
@@ -144,16 +164,16 @@ export const gnpSchema: Rule = {
     if (!validateGnp(object)) problems.push(...schemaFindings(validateGnp.errors ?? []));
     const spec = asObj(object.spec) ?? {};
     for (const field of ['selector', 'namespaceSelector', 'serviceAccountSelector'] as const) {
-      const e = selectorError(`spec.${field}`, spec[field]);
-      if (e) problems.push(e);
+      const message = selectorError(spec[field]);
+      if (message !== null) problems.push({ path: `spec.${field}`, message });
     }
     for (const dir of ['ingress', 'egress'] as const) {
       const rules = spec[dir];
       if (!Array.isArray(rules)) continue;
-      rules.forEach((r, i) => {
-        const rule = asObj(r);
-        if (rule) problems.push(...ruleErrors(`spec.${dir}[${i}]`, rule));
-      });
+      for (let i = 0; i < rules.length; i++) {
+        const rule = asObj(rules[i]);
+        if (rule) ruleErrors(`spec.${dir}`, i, rule, problems);
+      }
     }
     const name = object.metadata?.name ?? '<unnamed>';
     return problems.map(({ path, message }, i): Finding => ({
