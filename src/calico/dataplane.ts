@@ -257,15 +257,15 @@ function combine(a: Verdict, b: Verdict): Verdict {
 }
 
 function runWalk(w: Walk): Verdict {
-  const memo = new Map<string, Verdict>();
+  // Only partial Pass rules revisit a position; the memo is made when the first one does.
+  let memo: Map<string, Verdict> | undefined;
 
   const nextSegment = (s: number, passedBy: RuleCause | undefined): Verdict => {
     return s < w.segments.length ? walk(s, 0, 0) : w.terminal(passedBy);
   };
 
   const walk = (s: number, p: number, r: number): Verdict => {
-    const key = `${s}/${p}/${r}`;
-    const hit = memo.get(key);
+    const hit = memo?.get(`${s}/${p}/${r}`);
     if (hit !== undefined) return hit;
     const segment = w.segments[s]!;
     const view = w.viewFor(segment.stage);
@@ -276,8 +276,14 @@ function runWalk(w: Walk): Verdict {
       const rules = policy.ingress;
       for (let ri = pi === p ? r : 0; ri < rules.length; ri++) {
         const rule = rules[ri]!;
+        if (rule.action === undefined || rule.action === 'Log') continue;
         const match = matchRuleView(rule, view);
-        if (match.result === 'none' || rule.action === undefined || rule.action === 'Log') continue;
+        if (match.result === 'none') continue;
+        // A partial Allow decides nothing: go on without building a cause.
+        if (match.result === 'partial' && rule.action === 'Allow') {
+          partlyAllowed = true;
+          continue;
+        }
         const cause: RuleCause = {
           policy: policy.name,
           tier: policy.tier,
@@ -295,14 +301,10 @@ function runWalk(w: Walk): Verdict {
           break outer;
         }
         if (match.result === 'partial') {
-          // A partial Allow decides nothing for the rest of the flow; a
-          // partial Pass sends part of it to the next tier: follow both.
-          if (rule.action === 'Pass') {
-            result = combine(walk(s, pi, ri + 1), nextSegment(s + 1, cause));
-            break outer;
-          }
-          partlyAllowed = true;
-          continue;
+          // A partial Pass sends part of the flow to the next tier: follow both.
+          memo ??= new Map();
+          result = combine(walk(s, pi, ri + 1), nextSegment(s + 1, cause));
+          break outer;
         }
         if (rule.action === 'Allow') {
           result = ruleVerdict(w, cause, true, 'allows it');
@@ -318,7 +320,7 @@ function runWalk(w: Walk): Verdict {
           ? nextSegment(s + 1, undefined)
           : endOfTier(w, segment, partlyAllowed);
     }
-    memo.set(key, result);
+    memo?.set(`${s}/${p}/${r}`, result);
     return result;
   };
 

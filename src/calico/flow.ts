@@ -242,35 +242,69 @@ export function matchRuleView(rule: CompiledRule, v: FlowView): RuleMatch {
   if (!protocolMatches(v.protocol, rule)) return NO_MATCH;
   const src = rule.source;
   const dst = rule.destination;
-  // Cheapest criteria first; any `none` ends the match. Written out (no list of closures): this
-  // runs for every rule × flow × host-endpoint class of a policy review.
-  let uncertainOn: string[] | undefined;
+  // Cheapest criteria first; any `none` ends the match. Written out (no list of closures, and the
+  // uncertain criteria as bits): this runs for every rule × flow × host-endpoint class of a review.
+  let uncertain = 0;
   let r: MatchResult;
-  if (rule.icmpConstrained) (uncertainOn ??= []).push('ICMP type/code');
-  if (rule.httpConstrained) (uncertainOn ??= []).push('HTTP match');
+  if (rule.icmpConstrained) uncertain |= UNCERTAIN_ICMP;
+  if (rule.httpConstrained) uncertain |= UNCERTAIN_HTTP;
   r = portMatch(dst, v.ports, v.destinationHost !== undefined ? 'match-nothing' : 'unknown');
   if (r === 'none') return NO_MATCH;
-  if (r === 'partial') (uncertainOn ??= []).push('destination ports');
+  if (r === 'partial') uncertain |= UNCERTAIN_DESTINATION_PORTS;
   r = addressMatch(dst, v.destination);
   if (r === 'none') return NO_MATCH;
-  if (r === 'partial') (uncertainOn ??= []).push('destination address');
+  if (r === 'partial') uncertain |= UNCERTAIN_DESTINATION_ADDRESS;
   r = selectorMatch(dst.selector, dst.notSelector, v.destinationHost, v.version);
   if (r === 'none') return NO_MATCH;
-  if (r === 'partial') (uncertainOn ??= []).push('destination selector');
+  if (r === 'partial') uncertain |= UNCERTAIN_DESTINATION_SELECTOR;
   r = addressMatch(src, v.source);
   if (r === 'none') return NO_MATCH;
-  if (r === 'partial') (uncertainOn ??= []).push('source address');
+  if (r === 'partial') uncertain |= UNCERTAIN_SOURCE_ADDRESS;
   r = selectorMatch(src.selector, src.notSelector, undefined, v.version);
   if (r === 'none') return NO_MATCH;
-  if (r === 'partial') (uncertainOn ??= []).push('source selector');
+  if (r === 'partial') uncertain |= UNCERTAIN_SOURCE_SELECTOR;
   r = portMatch(src, PortIntervalSet.ALL, 'unknown');
   if (r === 'none') return NO_MATCH;
-  if (r === 'partial') (uncertainOn ??= []).push('source ports');
-  if (uncertainOn === undefined && src.undecidable.length === 0 && dst.undecidable.length === 0) return FULL_MATCH;
-  uncertainOn ??= [];
-  for (const f of src.undecidable) uncertainOn.push(`source ${f}`);
-  for (const f of dst.undecidable) uncertainOn.push(`destination ${f}`);
-  return uncertainOn.length === 0 ? FULL_MATCH : { result: 'partial', uncertainOn };
+  if (r === 'partial') uncertain |= UNCERTAIN_SOURCE_PORTS;
+  if (src.undecidable.length === 0 && dst.undecidable.length === 0) return uncertain === 0 ? FULL_MATCH : partialMatch(uncertain);
+  const uncertainOn = [...partialMatch(uncertain).uncertainOn];
+  for (let i = 0; i < src.undecidable.length; i++) uncertainOn.push(`source ${src.undecidable[i]}`);
+  for (let i = 0; i < dst.undecidable.length; i++) uncertainOn.push(`destination ${dst.undecidable[i]}`);
+  return { result: 'partial', uncertainOn };
+}
+
+/** The criteria a match can be uncertain on, in the order they are checked and reported. */
+const UNCERTAIN_NAMES = [
+  'ICMP type/code',
+  'HTTP match',
+  'destination ports',
+  'destination address',
+  'destination selector',
+  'source address',
+  'source selector',
+  'source ports',
+] as const;
+const [
+  UNCERTAIN_ICMP,
+  UNCERTAIN_HTTP,
+  UNCERTAIN_DESTINATION_PORTS,
+  UNCERTAIN_DESTINATION_ADDRESS,
+  UNCERTAIN_DESTINATION_SELECTOR,
+  UNCERTAIN_SOURCE_ADDRESS,
+  UNCERTAIN_SOURCE_SELECTOR,
+  UNCERTAIN_SOURCE_PORTS,
+] = UNCERTAIN_NAMES.map((_, i) => 1 << i) as [number, number, number, number, number, number, number, number];
+
+/** One shared, frozen partial match per set of uncertain criteria (bit mask), built on first use. */
+const partialMatches: (RuleMatch | undefined)[] = [];
+
+function partialMatch(uncertain: number): RuleMatch {
+  let match = partialMatches[uncertain];
+  if (match === undefined) {
+    const uncertainOn = UNCERTAIN_NAMES.filter((_, i) => (uncertain & (1 << i)) !== 0);
+    partialMatches[uncertain] = match = Object.freeze({ result: 'partial', uncertainOn: Object.freeze(uncertainOn) });
+  }
+  return match;
 }
 
 const FULL_MATCH: RuleMatch = Object.freeze({ result: 'full', uncertainOn: Object.freeze([]) });

@@ -17,6 +17,7 @@ import {
   intervalsIntersect,
   normalizeIntervals,
   subtractIntervals,
+  type Interval,
   type IntervalList,
 } from './intervals.ts';
 
@@ -60,6 +61,19 @@ function checkNumber(input: unknown, n: number, what: string): number {
  * @example parsePort('metrics')      // { kind: 'named', name: 'metrics' }
  */
 export function parsePort(value: unknown): PortValue {
+  // Port entries repeat across rules and requests, and a PortValue is immutable: one is shared.
+  if (typeof value !== 'number' && typeof value !== 'string') return parsePortUncached(value);
+  const hit = portCache.get(value);
+  if (hit !== undefined) return hit;
+  const port = parsePortUncached(value);
+  if (portCache.size >= 10_000) portCache.clear();
+  portCache.set(value, port);
+  return port;
+}
+
+const portCache = new Map<string | number, PortValue>();
+
+function parsePortUncached(value: unknown): PortValue {
   if (typeof value === 'number') {
     const n = checkNumber(value, value, 'a port number');
     return Object.freeze({ kind: 'range', min: n, max: n });
@@ -94,10 +108,26 @@ export function parsePortRange(value: string | number): PortRange {
   return Object.freeze({ min: port.min, max: port.max });
 }
 
-function toIntervals(ranges: Iterable<PortRange>): IntervalList {
-  const list: [bigint, bigint][] = [];
-  for (const { min, max } of ranges) list.push([BigInt(min), BigInt(max)]);
-  return normalizeIntervals(list);
+/** Sorted, merged intervals; ports are sorted and merged as numbers, and only the result becomes bigint. */
+function toIntervals(ranges: readonly PortRange[]): IntervalList {
+  if (ranges.length === 0) return EMPTY_INTERVALS;
+  if (ranges.length === 1) return Object.freeze([Object.freeze([BigInt(ranges[0]!.min), BigInt(ranges[0]!.max)] as const)]);
+  const sorted = ranges.slice().sort((a, b) => a.min - b.min);
+  const out: Interval[] = [];
+  let first = sorted[0]!.min;
+  let last = sorted[0]!.max;
+  for (let i = 1; i < sorted.length; i++) {
+    const r = sorted[i]!;
+    if (r.min <= last + 1) {
+      if (r.max > last) last = r.max;
+    } else {
+      out.push([BigInt(first), BigInt(last)]);
+      first = r.min;
+      last = r.max;
+    }
+  }
+  out.push([BigInt(first), BigInt(last)]);
+  return Object.freeze(out);
 }
 
 /**

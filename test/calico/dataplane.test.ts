@@ -604,6 +604,24 @@ t.test('dataplane evaluation', async (t) => {
   }
 });
 
+t.test('chained partial Passes are walked once per position (no blow-up)', async (t) => {
+  // Each tier passes part of the flow on twice, then the rest; followed naively both ways, 24 tiers
+  // would be 3^24 walks of the tiers after them.
+  const tiers = Array.from({ length: 24 }, (_, i) =>
+    gnp(`t${String(i).padStart(2, '0')}.pass`, {
+      tier: `t${String(i).padStart(2, '0')}`,
+      ingress: [
+        { action: 'Pass', source: { nets: ['10.0.0.0/8'] } },
+        { action: 'Pass', source: { nets: ['172.16.0.0/12'] } },
+        { action: 'Pass' },
+      ],
+    }),
+  );
+  const verdict = evaluateHostIngress([...tiers, gnp('allow-all', { ingress: [{ action: 'Allow' }] })], node1, toHost(node1, 'TCP', ports(8443)));
+  t.equal(verdict.allowed, true);
+  t.match(verdict.by, { policy: 'allow-all' });
+});
+
 t.test('selection of host endpoints', async (t) => {
   t.ok(selectsHostEndpoint(guide['allow-to-pods']!, node1));
   t.notOk(selectsHostEndpoint(guide['allow-nodes-svc-a']!, node1), 'a pod policy does not select hosts');

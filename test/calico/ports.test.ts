@@ -1,4 +1,5 @@
 import t from 'tap';
+import fc from 'fast-check';
 import {
   compilePorts,
   parsePort,
@@ -120,4 +121,24 @@ t.test('portMatchBounds: named ports on hosts vs networks', async (t) => {
     t.equal(bounds.lower.toString(), c.lower, `${c.name}: lower`);
     t.equal(bounds.upper.toString(), c.upper, `${c.name}: upper`);
   }
+});
+
+t.test('PortIntervalSet.of is the exact union of its ranges (property)', async (t) => {
+  // Small ports so that overlaps, adjacency and holes all occur.
+  const range = fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 6 })).map(([min, len]) => ({ min, max: min + len }));
+  fc.assert(
+    fc.property(fc.array(range, { minLength: 1, maxLength: 6 }), (ranges) => {
+      const member = new Array<boolean>(50).fill(false);
+      for (const { min, max } of ranges) for (let p = min; p <= max; p++) member[p] = true;
+      const expected: string[] = [];
+      for (let p = 1; p < member.length; p++) {
+        if (!member[p] || member[p - 1]) continue;
+        let end = p;
+        while (member[end + 1]) end++;
+        expected.push(end === p ? String(p) : `${p}:${end}`);
+      }
+      t.equal(PortIntervalSet.of(ranges).toString(), expected.join(','));
+    }),
+    { numRuns: 300 },
+  );
 });

@@ -1,7 +1,7 @@
 import type { KubeObject } from '../../admission/types.ts';
 import { selectsHostEndpoint } from '../../calico/dataplane.ts';
 import { hostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
-import { compilePolicy, type CompiledPolicy } from '../../calico/policy.ts';
+import { compilePolicy, type CompiledEntity, type CompiledPolicy } from '../../calico/policy.ts';
 import { parseSelectorCached, type SelectorNode } from '../../calico/selector/index.ts';
 import type { ClusterSnapshot } from '../../cluster/types.ts';
 import type { RuleContext } from '../types.ts';
@@ -16,12 +16,17 @@ function keysOf(node: SelectorNode, out: Set<string>): void {
 /** Label keys that a policy's selectors read: the policy selector and every rule's (not)selectors. */
 function policyKeys(policy: CompiledPolicy, out: Set<string>): void {
   if (policy.selector) keysOf(policy.selector.ast, out);
-  for (const rule of [...policy.ingress, ...policy.egress]) {
-    for (const entity of [rule.source, rule.destination]) {
-      if (entity.selector) keysOf(entity.selector.ast, out);
-      if (entity.notSelector) keysOf(entity.notSelector.ast, out);
+  for (const rules of [policy.ingress, policy.egress]) {
+    for (let i = 0; i < rules.length; i++) {
+      entityKeys(rules[i]!.source, out);
+      entityKeys(rules[i]!.destination, out);
     }
   }
+}
+
+function entityKeys(entity: CompiledEntity, out: Set<string>): void {
+  if (entity.selector) keysOf(entity.selector.ast, out);
+  if (entity.notSelector) keysOf(entity.notSelector.ast, out);
 }
 
 interface StoredPolicies {
@@ -153,8 +158,20 @@ export interface SelectedClass {
  * to it after the write: the stored ones selecting it, with the submitted policy added (CREATE)
  * or in place of its stored version (UPDATE, same name).
  */
-export function selectedAfterWrite(submitted: CompiledPolicy, ctx: Pick<RuleContext, 'cluster' | 'config'>): SelectedClass[] {
-  return classesFor(ctx, submitted)
-    .filter((c) => selectsHostEndpoint(submitted, c.representative))
-    .map((c) => ({ hostEndpoint: c.representative, policies: [...c.policies.filter((p) => p.name !== submitted.name), submitted] }));
+export function selectedAfterWrite(submitted: CompiledPolicy, ctx: Pick<RuleContext, 'cluster' | 'config'>): readonly SelectedClass[] {
+  // Several rules judge the same review: the answer is kept per submitted policy, snapshot and config.
+  const hit = selectedCache.get(submitted);
+  if (hit !== undefined && hit.cluster === ctx.cluster && hit.config === ctx.config) return hit.classes;
+  const classes = Object.freeze(
+    classesFor(ctx, submitted)
+      .filter((c) => selectsHostEndpoint(submitted, c.representative))
+      .map((c) => ({ hostEndpoint: c.representative, policies: [...c.policies.filter((p) => p.name !== submitted.name), submitted] })),
+  );
+  selectedCache.set(submitted, { cluster: ctx.cluster, config: ctx.config, classes });
+  return classes;
 }
+
+const selectedCache = new WeakMap<
+  CompiledPolicy,
+  { cluster: RuleContext['cluster']; config: RuleContext['config']; classes: readonly SelectedClass[] }
+>();
