@@ -41,6 +41,7 @@
 import { flowVersions, viewFlow, describeFlowView, matchRuleView, type Flow, type FlowView } from './flow.ts';
 import { DEFAULT_ALLOW_PROFILE, type HostEndpointView } from './host-endpoint.ts';
 import { NetSet, parseNet } from './nets.ts';
+import { recentMemo } from './recent.ts';
 import { compareTiers, comparePolicies, governsIngress, DEFAULT_TIER, type CompiledPolicy, type RuleAction } from './policy.ts';
 import { PortIntervalSet } from './ports.ts';
 import { protocolNumber, protocolName, type ProtocolSpec } from './protocols.ts';
@@ -101,6 +102,35 @@ export interface Verdict {
   readonly explanation: string;
 }
 
+/**
+ * A verdict whose explanation is written when first read (only findings read it). The getter
+ * lives on the class: an object literal with a getter closure gets a hidden class of its own,
+ * which V8 keeps in the old generation until a full collection, and with it everything the
+ * closure reaches — every evaluation's objects would outlive it.
+ */
+class LazyVerdict implements Verdict {
+  readonly allowed: boolean;
+  readonly by: VerdictCause;
+  #explain: (() => string) | string;
+
+  constructor(allowed: boolean, by: VerdictCause, explain: () => string) {
+    this.allowed = allowed;
+    this.by = by;
+    this.#explain = explain;
+  }
+
+  get explanation(): string {
+    if (typeof this.#explain !== 'string') this.#explain = this.#explain();
+    return this.#explain;
+  }
+
+  toJSON(): Verdict {
+    return { allowed: this.allowed, by: this.by, explanation: this.explanation };
+  }
+}
+
+const verdict = (allowed: boolean, by: VerdictCause, explain: () => string): Verdict => new LazyVerdict(allowed, by, explain);
+
 export interface EvaluateOptions {
   /** Felix `FailsafeInboundHostPorts`; FELIX_DEFAULT_FAILSAFE_INBOUND when omitted. */
   readonly failsafe?: readonly PortRule[] | undefined;
@@ -150,27 +180,23 @@ function segmentsFor(stage: Stage, policies: readonly CompiledPolicy[]): Segment
 type Stages = Record<Stage, Segment[]>;
 
 /**
- * Callers evaluate several flows (protocols, failsafe splits) against the same policy list and
- * endpoint; the selection and sort are done once per (list, endpoint, invalid-policy mode).
+ * Ingress policies selecting the host endpoint, in Felix order, by stage. Callers evaluate
+ * several flows (protocols, failsafe splits) against the same policy list and endpoint in a row,
+ * so the selection and sort are done once per (list, endpoint, invalid-policy mode) while it is
+ * recent.
  */
-const stagesCache = new WeakMap<readonly CompiledPolicy[], WeakMap<HostEndpointView, Map<string, Stages>>>();
+const stagesFor = recentMemo(16, (policies: readonly CompiledPolicy[], hep: HostEndpointView, invalidPolicies: EvaluateOptions['invalidPolicies']) =>
+  computeStages(policies, hep, invalidPolicies),
+);
 
-/** Ingress policies selecting the host endpoint, in Felix order, by stage. */
-function stagesFor(policies: readonly CompiledPolicy[], hep: HostEndpointView, opts: EvaluateOptions): Stages {
-  let byHep = stagesCache.get(policies);
-  if (byHep === undefined) stagesCache.set(policies, (byHep = new WeakMap()));
-  let byMode = byHep.get(hep);
-  if (byMode === undefined) byHep.set(hep, (byMode = new Map()));
-  const mode = opts.invalidPolicies ?? 'rule-matches-nothing';
-  let stages = byMode.get(mode);
-  if (stages === undefined) byMode.set(mode, (stages = computeStages(policies, hep, opts)));
-  return stages;
-}
-
-function computeStages(policies: readonly CompiledPolicy[], hep: HostEndpointView, opts: EvaluateOptions): Stages {
+function computeStages(
+  policies: readonly CompiledPolicy[],
+  hep: HostEndpointView,
+  invalidPolicies: EvaluateOptions['invalidPolicies'],
+): Stages {
   const selected = policies
     .filter((p) => governsIngress(p) && selectsHostEndpoint(p, hep))
-    .filter((p) => opts.invalidPolicies !== 'policy-missing' || p.invalid.length === 0)
+    .filter((p) => invalidPolicies !== 'policy-missing' || p.invalid.length === 0)
     .sort((a, b) => compareTiers(a.tier, b.tier) || comparePolicies(a, b));
   const untracked = hep.interfaceName === '*' ? [] : selected.filter((p) => stageOf(p) === 'untracked');
   const normal = selected.filter((p) => stageOf(p) === 'normal');
@@ -205,18 +231,16 @@ interface Walk {
   readonly viewFor: (stage: Stage) => FlowView;
   readonly terminal: Terminal;
   readonly hep: HostEndpointView;
-  /** The flow (part) in words, starting every explanation. */
-  readonly label: string;
+  /** The flow (part) in words, starting every explanation (written only when explained). */
+  readonly label: () => string;
 }
 
 function ruleVerdict(w: Walk, cause: RuleCause, allowed: boolean, detail: string): Verdict {
-  return {
+  return verdict(
     allowed,
-    by: cause,
-    get explanation() {
-      return `${w.label}: ingress rule ${cause.ruleIndex} (${cause.action}) of ${policyWords(cause.stage, cause.policy, cause.tier)} ${detail}.`;
-    },
-  };
+    cause,
+    () => `${w.label()}: ingress rule ${cause.ruleIndex} (${cause.action}) of ${policyWords(cause.stage, cause.policy, cause.tier)} ${detail}.`,
+  );
 }
 
 function endOfTier(w: Walk, segment: Segment, partlyAllowed: boolean): Verdict {
@@ -227,27 +251,21 @@ function endOfTier(w: Walk, segment: Segment, partlyAllowed: boolean): Verdict {
   };
   const noRule = partlyAllowed ? 'no rule allows all of it' : 'no rule allows it';
   if (segment.stage === 'forward') {
-    return {
-      allowed: false,
-      by: { defaultDeny: 'forward', policies: names },
-      get explanation() {
-        return (
-          `${w.label}: ${noRule}, and applyOnForward ${subject()} host endpoint "${w.hep.name}", ` +
-          'which turns on the default deny for forwarded traffic.'
-        );
-      },
-    };
+    return verdict(
+      false,
+      { defaultDeny: 'forward', policies: names },
+      () =>
+        `${w.label()}: ${noRule}, and applyOnForward ${subject()} host endpoint "${w.hep.name}", ` +
+        'which turns on the default deny for forwarded traffic.',
+    );
   }
-  return {
-    allowed: false,
-    by: { defaultDeny: 'host-endpoint', policies: names },
-    get explanation() {
-      return (
-        `${w.label}: ${subject()} host endpoint "${w.hep.name}" but ${noRule}; ` +
-        'a host endpoint drops traffic to the host that its policies do not allow.'
-      );
-    },
-  };
+  return verdict(
+    false,
+    { defaultDeny: 'host-endpoint', policies: names },
+    () =>
+      `${w.label()}: ${subject()} host endpoint "${w.hep.name}" but ${noRule}; ` +
+      'a host endpoint drops traffic to the host that its policies do not allow.',
+  );
 }
 
 function combine(a: Verdict, b: Verdict): Verdict {
@@ -333,6 +351,7 @@ const anySourceFailsafe = new WeakMap<readonly PortRule[], Map<number, PortInter
 /** The failsafe ports of the view's protocol that apply to all of its sources. */
 function failsafePorts(view: FlowView, failsafe: readonly PortRule[]): PortIntervalSet {
   // From any source the answer depends only on the protocol and IP version: built once.
+  if (failsafe.length === 0) return PortIntervalSet.EMPTY;
   if (!view.sourceIsAny) return computeFailsafePorts(view, failsafe);
   let byKey = anySourceFailsafe.get(failsafe);
   if (byKey === undefined) anySourceFailsafe.set(failsafe, (byKey = new Map()));
@@ -372,7 +391,8 @@ interface Part {
   readonly view: FlowView;
   readonly afterDnat: FlowView;
   readonly failsafe: boolean;
-  readonly label: string;
+  /** The part in words, written when first asked for (only explanations ask). */
+  readonly label: () => string;
 }
 
 function portWords(view: FlowView): string {
@@ -389,19 +409,11 @@ function labelFor(view: FlowView, afterDnat: FlowView | undefined, note: string)
   return label;
 }
 
-const portSplits = new WeakMap<PortIntervalSet, WeakMap<PortIntervalSet, { safe: PortIntervalSet; rest: PortIntervalSet }>>();
-
-/** A flow's ports split into failsafe ports and the rest; port sets are immutable, so each pair is split once. */
-function splitPorts(ports: PortIntervalSet, failsafe: PortIntervalSet): { safe: PortIntervalSet; rest: PortIntervalSet } {
-  let byFailsafe = portSplits.get(ports);
-  if (byFailsafe === undefined) portSplits.set(ports, (byFailsafe = new WeakMap()));
-  let split = byFailsafe.get(failsafe);
-  if (split === undefined) {
-    const safe = failsafe.intersect(ports);
-    byFailsafe.set(failsafe, (split = { safe, rest: safe.isEmpty() ? ports : ports.minus(safe) }));
-  }
-  return split;
-}
+/** A flow's ports split into failsafe ports and the rest (the same split recurs across a review's flows). */
+const splitPorts = recentMemo(8, (ports: PortIntervalSet, failsafe: PortIntervalSet, _unused: undefined) => {
+  const safe = failsafe.intersect(ports);
+  return { safe, rest: safe.isEmpty() ? ports : ports.minus(safe) };
+});
 
 /** Splits a flow by IP version and into failsafe / other destination ports. */
 function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
@@ -410,7 +422,7 @@ function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
     const view = viewFlow(flow, version);
     if (view === undefined) continue;
     const afterDnat = flow.afterDnat === undefined ? undefined : viewFlow(flow, version, true);
-    const { safe, rest } = splitPorts(view.ports, failsafePorts(view, failsafe));
+    const { safe, rest } = splitPorts(view.ports, failsafePorts(view, failsafe), undefined);
     const addPart = (ports: PortIntervalSet, isFailsafe: boolean): void => {
       if (ports.isEmpty()) return;
       // Failsafe ports are matched before DNAT; the post-DNAT view keeps the
@@ -424,11 +436,10 @@ function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
         view: pre,
         afterDnat: post,
         failsafe: isFailsafe,
-        get label() {
-          return (label ??= isFailsafe
+        label: () =>
+          (label ??= isFailsafe
             ? labelFor(pre, afterDnat && post, '')
-            : labelFor(view, afterDnat, safe.isEmpty() ? '' : ' (failsafe ports aside)'));
-        },
+            : labelFor(view, afterDnat, safe.isEmpty() ? '' : ' (failsafe ports aside)')),
       });
     };
     addPart(rest, false);
@@ -441,13 +452,11 @@ function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
 }
 
 function failsafeVerdict(part: Part, note: string): Verdict {
-  return {
-    allowed: true,
-    by: { defaultAllow: 'failsafe' },
-    get explanation() {
-      return `${part.label}: ${portWords(part.view)} ${note} (Felix FailsafeInboundHostPorts).`;
-    },
-  };
+  return verdict(
+    true,
+    { defaultAllow: 'failsafe' },
+    () => `${part.label()}: ${portWords(part.view)} ${note} (Felix FailsafeInboundHostPorts).`,
+  );
 }
 
 /**
@@ -461,7 +470,7 @@ function evaluateParts(
   opts: EvaluateOptions,
   judge: (part: Part, stages: Stages) => Verdict,
 ): Verdict {
-  const stages = stagesFor(policies, hep, opts);
+  const stages = stagesFor(policies, hep, opts.invalidPolicies ?? 'rule-matches-nothing');
   const verdicts = splitFlow(flow, opts.failsafe ?? FELIX_DEFAULT_FAILSAFE_INBOUND).map((part) => judge(part, stages));
   return verdicts.find((v) => !v.allowed) ?? verdicts[0]!;
 }
@@ -498,25 +507,20 @@ export function evaluateForwarded(
       const why = part.failsafe
         ? 'its ports are failsafe ports, which skip untracked and pre-DNAT policy'
         : 'no untracked or pre-DNAT rule decides it';
-      return {
-        allowed: true,
-        by: { defaultAllow: 'no-forward-policy' },
-        get explanation() {
-          return (
-            `${part.label}: ${why}, and no normal applyOnForward ` +
-            `ingress policy selects host endpoint "${hep.name}", so forwarded traffic is allowed by default.`
-          );
-        },
-      };
+      return verdict(
+        true,
+        { defaultAllow: 'no-forward-policy' },
+        () =>
+          `${part.label()}: ${why}, and no normal applyOnForward ` +
+          `ingress policy selects host endpoint "${hep.name}", so forwarded traffic is allowed by default.`,
+      );
     };
     const walkOf: Walk = {
       segments,
       viewFor: (stage) => (stage === 'forward' ? part.afterDnat : part.view),
       terminal,
       hep,
-      get label() {
-        return part.failsafe ? `${part.label} (failsafe ports: untracked and pre-DNAT policy skipped)` : part.label;
-      },
+      label: () => (part.failsafe ? `${part.label()} (failsafe ports: untracked and pre-DNAT policy skipped)` : part.label()),
     };
     return runWalk(walkOf);
   });
@@ -546,22 +550,16 @@ export function evaluateHostIngress(
             ? `no normal ingress policy selects host endpoint "${hep.name}", so its profiles decide`
             : 'it reaches the profiles';
       if (hep.profiles.includes(DEFAULT_ALLOW_PROFILE)) {
-        return {
-          allowed: true,
-          by: { defaultAllow: 'profile', profile: DEFAULT_ALLOW_PROFILE },
-          get explanation() {
-            return `${part.label}: ${why}, and profile "${DEFAULT_ALLOW_PROFILE}" allows all traffic.`;
-          },
-        };
+        return verdict(
+          true,
+          { defaultAllow: 'profile', profile: DEFAULT_ALLOW_PROFILE },
+          () => `${part.label()}: ${why}, and profile "${DEFAULT_ALLOW_PROFILE}" allows all traffic.`,
+        );
       }
-      return {
-        allowed: false,
-        by: { defaultDeny: 'host-endpoint', policies: normalNames },
-        get explanation() {
-          const profiles = hep.profiles.length === 0 ? 'it has no profile' : `its profiles (${quoteList(hep.profiles)}) are not "${DEFAULT_ALLOW_PROFILE}"`;
-          return `${part.label}: ${why}; ${profiles}, so the host endpoint's default deny drops it.`;
-        },
-      };
+      return verdict(false, { defaultDeny: 'host-endpoint', policies: normalNames }, () => {
+        const profiles = hep.profiles.length === 0 ? 'it has no profile' : `its profiles (${quoteList(hep.profiles)}) are not "${DEFAULT_ALLOW_PROFILE}"`;
+        return `${part.label()}: ${why}; ${profiles}, so the host endpoint's default deny drops it.`;
+      });
     };
     return runWalk({
       segments: [...stages.untracked, ...stages['pre-dnat'], ...stages.normal],
@@ -590,16 +588,14 @@ export function evaluatePreDnat(
     return runWalk({
       segments: [...stages.untracked, ...stages['pre-dnat']],
       viewFor: () => part.view,
-      terminal: () => ({
-        allowed: true,
-        by: { defaultAllow: 'pre-dnat-pass-through' },
-        get explanation() {
-          return (
-            `${part.label}: no untracked or pre-DNAT rule on host endpoint "${hep.name}" decides it; ` +
-            'it passes on to normal or forward policy.'
-          );
-        },
-      }),
+      terminal: () =>
+        verdict(
+          true,
+          { defaultAllow: 'pre-dnat-pass-through' },
+          () =>
+            `${part.label()}: no untracked or pre-DNAT rule on host endpoint "${hep.name}" decides it; ` +
+            'it passes on to normal or forward policy.',
+        ),
       hep,
       label: part.label,
     });

@@ -145,29 +145,12 @@ function worst(results: readonly MatchResult[]): MatchResult {
   return 'full';
 }
 
-/**
- * A rule side's nets minus notNets, built once per compiled entity. Not narrowed to the flow's IP
- * version: the flow view's addresses are of one version, so the other version's members never
- * change a cover or intersection test.
- */
-const entityNets = new WeakMap<CompiledEntity, NetSet>();
-
-function netsOf(entity: CompiledEntity): NetSet {
-  let set = entityNets.get(entity);
-  if (set === undefined) {
-    const nets = entity.nets;
-    set = nets !== undefined && nets.length === 1 && entity.notNets.length === 0
-      ? NetSet.ofNet(nets[0]!)
-      : NetSet.from({ nets, notNets: entity.notNets });
-    entityNets.set(entity, set);
-  }
-  return set;
-}
-
 function addressMatch(entity: CompiledEntity, addresses: NetSet | undefined): MatchResult {
-  if (entity.nets === undefined && entity.notNets.length === 0) return 'full';
+  // The rule's set holds both IP versions; the flow view's addresses are of one, so the other
+  // version's members never change a cover or intersection test.
+  const rule = entity.addresses;
+  if (rule === undefined) return 'full';
   if (addresses === undefined) return 'partial';
-  const rule = netsOf(entity);
   if (rule.coversAll(addresses)) return 'full';
   return rule.intersects(addresses) ? 'partial' : 'none';
 }

@@ -15,7 +15,7 @@
  * compiled once.
  */
 import type { KubeObject } from '../admission/types.ts';
-import { NetSyntaxError, parseNet, type IPVersion, type Net } from './nets.ts';
+import { NetSet, NetSyntaxError, parseNet, type IPVersion, type Net } from './nets.ts';
 import { compilePorts, UNCONSTRAINED_PORTS, type CompiledPorts } from './ports.ts';
 import { isIcmp, protocolNumber, protocolSupportsPorts } from './protocols.ts';
 import { parseSelectorCached, type Selector } from './selector/index.ts';
@@ -34,6 +34,8 @@ export interface CompiledEntity {
   readonly selector: Selector | undefined;
   readonly notSelector: Selector | undefined;
   readonly ports: CompiledPorts;
+  /** `nets` minus `notNets` (both IP versions); undefined when neither is set (any address). */
+  readonly addresses: NetSet | undefined;
   /**
    * Fields whose match cannot be decided from a flow description
    * (`namespaceSelector`, `serviceAccounts`, `services`). The evaluator
@@ -179,8 +181,16 @@ const ABSENT_ENTITY: CompiledEntity = Object.freeze({
   selector: undefined,
   notSelector: undefined,
   ports: UNCONSTRAINED_PORTS,
+  addresses: undefined,
   undecidable: NONE,
 });
+
+/** nets minus notNets; a lone net's set is shared (see NetSet.ofNet). */
+function addressesOf(nets: readonly Net[], notNets: readonly Net[]): NetSet | undefined {
+  if (nets.length === 0 && notNets.length === 0) return undefined;
+  if (nets.length === 1 && notNets.length === 0) return NetSet.ofNet(nets[0]!);
+  return NetSet.from({ nets: nets.length > 0 ? nets : undefined, notNets });
+}
 
 function compileEntity(value: unknown, base: string, side: string, errors: string[]): CompiledEntity {
   if (value === undefined || value === null) return ABSENT_ENTITY;
@@ -213,6 +223,7 @@ function compileEntity(value: unknown, base: string, side: string, errors: strin
     selector,
     notSelector,
     ports,
+    addresses: addressesOf(nets, notNets),
     undecidable: undecidable === NONE ? NONE : Object.freeze(undecidable),
   });
 }
@@ -334,18 +345,34 @@ function readTypes(
   return { types: ['Ingress', 'Egress'], defaulted: true };
 }
 
-const cache = new WeakMap<object, CompiledPolicy>();
-
 /**
  * Compiles a GlobalNetworkPolicy object (either API group). Never throws.
- * The result is cached per object.
+ * The last object compiled is remembered, so the rules judging one review share one
+ * compilation; nothing else is kept (a review's objects must not outlive it: holding them in
+ * a WeakMap keeps them through young-generation GCs and makes garbage collection the largest
+ * cost of a policy review). For objects that live on, such as the cluster cache's, use
+ * compileStoredPolicy.
  * @example
  *   const p = compilePolicy(obj);
  *   p.preDNAT && p.ingress[0]?.destination.nets?.[0]?.cidr  // '10.20.30.40/32'
  */
 export function compilePolicy(obj: KubeObject): CompiledPolicy {
-  const hit = cache.get(obj);
-  if (hit !== undefined) return hit;
+  if (last?.object === obj) return last;
+  return (last = compile(obj));
+}
+
+let last: CompiledPolicy | undefined;
+
+const stored = new WeakMap<object, CompiledPolicy>();
+
+/** compilePolicy for long-lived objects (the cluster cache's): kept per object while it lives. */
+export function compileStoredPolicy(obj: KubeObject): CompiledPolicy {
+  let compiled = stored.get(obj);
+  if (compiled === undefined) stored.set(obj, (compiled = compile(obj)));
+  return compiled;
+}
+
+function compile(obj: KubeObject): CompiledPolicy {
 
   const errors: string[] = [];
   const name = typeof obj.metadata?.name === 'string' ? obj.metadata.name : '';
@@ -410,7 +437,6 @@ export function compilePolicy(obj: KubeObject): CompiledPolicy {
     invalid: Object.freeze(errors),
     object: obj,
   });
-  cache.set(obj, compiled);
   return compiled;
 }
 

@@ -50,16 +50,18 @@ export function parseSelector(source: string): Selector {
 }
 
 /**
- * A bounded, least-recently-used cache of parsed selectors. A hit returns
- * the very object the first parse produced. Parse errors are not cached, and
- * neither are selectors longer than `maxSourceLength` characters (they are
- * parsed afresh each time), so the memory held stays bounded even when
- * policies arrive through an API that does not limit selector length.
+ * A bounded cache of parsed selectors, evicting the least recently used (approximately: a hit
+ * marks its entry, and eviction gives marked entries a second chance, the "clock" scheme). A
+ * hit returns the very object the first parse produced and changes nothing in the map, so the
+ * caller's string (a review's) is not kept as a key. Parse errors are not cached, and neither
+ * are selectors longer than `maxSourceLength` characters (they are parsed afresh each time), so
+ * the memory held stays bounded even when policies arrive through an API that does not limit
+ * selector length.
  */
 export class SelectorCache {
   readonly maxEntries: number;
   readonly maxSourceLength: number;
-  readonly #entries = new Map<string, Selector>();
+  readonly #entries = new Map<string, { selector: Selector; used: boolean }>();
 
   constructor(maxEntries = 10_000, maxSourceLength = 4096) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
@@ -81,17 +83,20 @@ export class SelectorCache {
     const entries = this.#entries;
     const hit = entries.get(source);
     if (hit !== undefined) {
-      // Move to the back of the insertion order: most recently used.
-      entries.delete(source);
-      entries.set(source, hit);
-      return hit;
+      hit.used = true;
+      return hit.selector;
     }
     const selector = parseSelector(source);
-    if (entries.size >= this.maxEntries) {
-      const oldest = entries.keys().next();
-      if (oldest.done !== true) entries.delete(oldest.value);
+    while (entries.size >= this.maxEntries) {
+      const [key, oldest] = entries.entries().next().value!;
+      entries.delete(key);
+      if (oldest.used) {
+        // Used since it was last looked at: a second chance, at the back.
+        oldest.used = false;
+        entries.set(key, oldest);
+      }
     }
-    entries.set(source, selector);
+    entries.set(source, { selector, used: false });
     return selector;
   }
 

@@ -1,7 +1,7 @@
 import type { KubeObject } from '../../admission/types.ts';
 import { selectsHostEndpoint } from '../../calico/dataplane.ts';
 import { hostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
-import { compilePolicy, type CompiledEntity, type CompiledPolicy } from '../../calico/policy.ts';
+import { compileStoredPolicy, type CompiledEntity, type CompiledPolicy } from '../../calico/policy.ts';
 import { parseSelectorCached, type SelectorNode } from '../../calico/selector/index.ts';
 import type { ClusterSnapshot } from '../../cluster/types.ts';
 import type { RuleContext } from '../types.ts';
@@ -40,7 +40,7 @@ const storedCache = new WeakMap<readonly KubeObject[], StoredPolicies>();
 function stored(cluster: ClusterSnapshot): StoredPolicies {
   let hit = storedCache.get(cluster.globalNetworkPolicies);
   if (hit === undefined) {
-    const compiled = cluster.globalNetworkPolicies.map(compilePolicy);
+    const compiled = cluster.globalNetworkPolicies.map(compileStoredPolicy);
     const keys = new Set<string>();
     for (const p of compiled) policyKeys(p, keys);
     hit = { compiled, keys };
@@ -159,19 +159,20 @@ export interface SelectedClass {
  * or in place of its stored version (UPDATE, same name).
  */
 export function selectedAfterWrite(submitted: CompiledPolicy, ctx: Pick<RuleContext, 'cluster' | 'config'>): readonly SelectedClass[] {
-  // Several rules judge the same review: the answer is kept per submitted policy, snapshot and config.
-  const hit = selectedCache.get(submitted);
-  if (hit !== undefined && hit.cluster === ctx.cluster && hit.config === ctx.config) return hit.classes;
+  // Several rules judge the same review: the last answer is kept (only the last: a review's
+  // objects must not outlive it, see compilePolicy).
+  if (lastSelected?.submitted === submitted && lastSelected.cluster === ctx.cluster && lastSelected.config === ctx.config) {
+    return lastSelected.classes;
+  }
   const classes = Object.freeze(
     classesFor(ctx, submitted)
       .filter((c) => selectsHostEndpoint(submitted, c.representative))
       .map((c) => ({ hostEndpoint: c.representative, policies: [...c.policies.filter((p) => p.name !== submitted.name), submitted] })),
   );
-  selectedCache.set(submitted, { cluster: ctx.cluster, config: ctx.config, classes });
+  lastSelected = { submitted, cluster: ctx.cluster, config: ctx.config, classes };
   return classes;
 }
 
-const selectedCache = new WeakMap<
-  CompiledPolicy,
-  { cluster: RuleContext['cluster']; config: RuleContext['config']; classes: readonly SelectedClass[] }
->();
+let lastSelected:
+  | { submitted: CompiledPolicy; cluster: RuleContext['cluster']; config: RuleContext['config']; classes: readonly SelectedClass[] }
+  | undefined;
