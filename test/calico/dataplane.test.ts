@@ -643,6 +643,8 @@ t.test('verdict helpers and guards', async (t) => {
     RangeError,
     'a flow without packets is a caller bug',
   );
+  const parsed = JSON.parse(JSON.stringify(verdict)) as { allowed: boolean; explanation: string };
+  t.same(parsed, { allowed: verdict.allowed, by: verdict.by, explanation: verdict.explanation }, 'a verdict serializes with its explanation');
   t.ok(serviceRange.coversAll(NetSet.of(['10.20.30.40', '10.20.30.41'])), 'fixture cluster IPs are advertised');
   t.ok(podCIDR.coversAll(NetSet.of(['192.168.0.0/16'])));
 });

@@ -2,7 +2,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { KubeObject } from '../../src/admission/types.ts';
-import { compilePolicy, governsEgress, governsIngress, sortPolicies } from '../../src/calico/policy.ts';
+import { compilePolicy, compileStoredPolicy, governsEgress, governsIngress, sortPolicies } from '../../src/calico/policy.ts';
 
 const fixture = (dir: string, name: string): KubeObject =>
   parse(readFileSync(new URL(`../fixtures/${dir}/${name}.yaml`, import.meta.url), 'utf8')) as KubeObject;
@@ -137,11 +137,18 @@ t.test('selectors, tiers, namespace selectors', async (t) => {
   }
 });
 
-t.test('compiled policies are cached per object', async (t) => {
+t.test('compiled policies are shared: the last object compiled, and stored objects while they live', async (t) => {
   const obj = fixture('guide', 'allow-to-pods');
-  t.equal(compilePolicy(obj), compilePolicy(obj), 'same object, same result');
-  t.not(compilePolicy(obj), compilePolicy(structuredClone(obj)), 'a copy compiles anew');
+  t.equal(compilePolicy(obj), compilePolicy(obj), 'same object twice in a row, same result');
+  const copy = structuredClone(obj);
+  const first = compilePolicy(obj);
+  t.not(compilePolicy(copy), first, 'a copy compiles anew');
+  t.not(compilePolicy(obj), first, 'only the last object compiled is remembered');
   t.ok(Object.isFrozen(compilePolicy(obj)));
+  const stored = compileStoredPolicy(obj);
+  compilePolicy(copy);
+  t.equal(compileStoredPolicy(obj), stored, 'a stored object keeps its compilation');
+  t.same(compileStoredPolicy(obj), compilePolicy(obj), 'both compile alike');
 });
 
 t.test('sortPolicies: tier, then order, then name (felix PolKVLess)', async (t) => {
