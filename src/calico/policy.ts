@@ -175,13 +175,42 @@ function readNets(value: unknown, base: string, key: string, errors: string[]): 
   return Object.freeze(nets);
 }
 
-const ABSENT_ENTITY: CompiledEntity = Object.freeze({
+/**
+ * A compiled rule side. Its address set is built the first time a flow reaches it (many rules
+ * are decided on their destination first); the getter is the class's, not an object literal's,
+ * so instances share one hidden class.
+ */
+class Entity implements CompiledEntity {
+  readonly nets: readonly Net[] | undefined;
+  readonly notNets: readonly Net[];
+  readonly selector: Selector | undefined;
+  readonly notSelector: Selector | undefined;
+  readonly ports: CompiledPorts;
+  readonly undecidable: readonly string[];
+  #addresses: NetSet | undefined | null = null;
+
+  constructor(fields: Omit<CompiledEntity, 'addresses'>) {
+    this.nets = fields.nets;
+    this.notNets = fields.notNets;
+    this.selector = fields.selector;
+    this.notSelector = fields.notSelector;
+    this.ports = fields.ports;
+    this.undecidable = fields.undecidable;
+    Object.freeze(this);
+  }
+
+  get addresses(): NetSet | undefined {
+    if (this.#addresses === null) this.#addresses = addressesOf(this.nets ?? NO_NETS, this.notNets);
+    return this.#addresses;
+  }
+}
+
+const ABSENT_ENTITY: CompiledEntity = new Entity({
   nets: undefined,
   notNets: NO_NETS,
   selector: undefined,
   notSelector: undefined,
   ports: UNCONSTRAINED_PORTS,
-  addresses: undefined,
   undecidable: NONE,
 });
 
@@ -217,13 +246,12 @@ function compileEntity(value: unknown, base: string, side: string, errors: strin
     );
     if (mixed.length > 0) errors.push(`${path}.services: cannot be combined with ${mixed.join(', ')}`);
   }
-  return Object.freeze({
+  return new Entity({
     nets: nets.length > 0 ? nets : undefined,
     notNets,
     selector,
     notSelector,
     ports,
-    addresses: addressesOf(nets, notNets),
     undecidable: undecidable === NONE ? NONE : Object.freeze(undecidable),
   });
 }
