@@ -274,6 +274,40 @@ function splitList(list: unknown, base: string, key: string, errors: string[]): 
  * reported in `errors` and left out of the sets.
  */
 export function compilePorts(ports: unknown, notPorts: unknown, path: string, errors: string[]): CompiledPorts {
+  // Port lists repeat across rules, policies and reviews (443, 53, the node-port range...), and
+  // a CompiledPorts is immutable: valid short lists are compiled once, keyed by their JSON.
+  const key = cacheKey(ports, notPorts);
+  if (key === undefined) return compileUncached(ports, notPorts, path, errors);
+  const hit = compiledCache.get(key);
+  if (hit !== undefined) return hit;
+  const before = errors.length;
+  const compiled = compileUncached(ports, notPorts, path, errors);
+  if (errors.length === before) {
+    if (compiledCache.size >= 10_000) compiledCache.clear();
+    compiledCache.set(key, compiled);
+  }
+  return compiled;
+}
+
+const compiledCache = new Map<string, CompiledPorts>();
+
+/** The cache key of a `ports` / `notPorts` pair: only absent lists and short lists of numbers and strings have one. */
+function cacheKey(ports: unknown, notPorts: unknown): string | undefined {
+  if (!cacheableList(ports) || !cacheableList(notPorts)) return undefined;
+  return JSON.stringify([ports ?? null, notPorts ?? null]);
+}
+
+function cacheableList(list: unknown): boolean {
+  if (list === undefined || list === null) return true;
+  if (!Array.isArray(list) || list.length > 16) return false;
+  for (let i = 0; i < list.length; i++) {
+    const item: unknown = list[i];
+    if (typeof item !== 'number' && (typeof item !== 'string' || item.length > 32)) return false;
+  }
+  return true;
+}
+
+function compileUncached(ports: unknown, notPorts: unknown, path: string, errors: string[]): CompiledPorts {
   const inc = splitList(ports, path, 'ports', errors);
   const exc = splitList(notPorts, path, 'notPorts', errors);
   if (inc.count === 0 && exc.count === 0) return UNCONSTRAINED_PORTS;

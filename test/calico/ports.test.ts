@@ -142,3 +142,18 @@ t.test('PortIntervalSet.of is the exact union of its ranges (property)', async (
     { numRuns: 300 },
   );
 });
+
+t.test('compilePorts shares the compilation of equal valid lists, and reports errors at every path', async (t) => {
+  const errors: string[] = [];
+  const a = compilePorts([443, '30000:30009'], undefined, 'spec.ingress[0].destination', errors);
+  t.equal(compilePorts([443, '30000:30009'], undefined, 'spec.ingress[5].destination', errors), a, 'same lists, same object');
+  t.not(compilePorts([443, '30000:30009'], [443], 'x', errors), a, 'notPorts are part of the key');
+  t.equal(compilePorts(['443', '30000:30009'], undefined, 'x', errors).ports.toString(), '443,30000:30009', 'a number written as a string means the same port');
+  t.same(errors, []);
+
+  compilePorts([443, 70000], undefined, 'spec.ingress[1].destination', errors);
+  compilePorts([443, 70000], undefined, 'spec.ingress[2].destination', errors);
+  t.equal(errors.length, 2, 'an invalid list is compiled (and reported) each time');
+  t.match(errors[0], /^spec\.ingress\[1\]\.destination\.ports\[1\]: /);
+  t.match(errors[1], /^spec\.ingress\[2\]\.destination\.ports\[1\]: /);
+});
