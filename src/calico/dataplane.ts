@@ -350,9 +350,10 @@ const anySourceFailsafe = new WeakMap<readonly PortRule[], Map<number, PortInter
 
 /** The failsafe ports of the view's protocol that apply to all of its sources. */
 function failsafePorts(view: FlowView, failsafe: readonly PortRule[]): PortIntervalSet {
-  // From any source the answer depends only on the protocol and IP version: built once.
   if (failsafe.length === 0) return PortIntervalSet.EMPTY;
   if (!view.sourceIsAny) return computeFailsafePorts(view, failsafe);
+  // From any source the answer depends only on the protocol and IP version: built once.
+  // (Failsafe lists are the Felix default or the config's: long-lived, so fine as WeakMap keys.)
   let byKey = anySourceFailsafe.get(failsafe);
   if (byKey === undefined) anySourceFailsafe.set(failsafe, (byKey = new Map()));
   const key = view.protocol * 8 + view.version;

@@ -71,6 +71,14 @@ function requiredLabels(node: SelectorNode): Record<string, string> | null {
  * expectedIPs — whether real endpoints list them is hostendpoint-expected-ips' concern.
  */
 function assumedHostEndpoint(selector: string): HostEndpointView | null {
+  // One view per selector text (the config's), so caches keyed by the view keep serving it.
+  if (assumed?.selector !== selector) assumed = { selector, view: buildAssumedHostEndpoint(selector) };
+  return assumed.view;
+}
+
+let assumed: { selector: string; view: HostEndpointView | null } | undefined;
+
+function buildAssumedHostEndpoint(selector: string): HostEndpointView | null {
   let labels: Record<string, string> | null;
   try {
     labels = requiredLabels(parseSelectorCached(selector).ast);
