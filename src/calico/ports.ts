@@ -283,7 +283,7 @@ export function compilePorts(ports: unknown, notPorts: unknown, path: string, er
   const before = errors.length;
   const compiled = compileUncached(ports, notPorts, path, errors);
   if (errors.length === before) {
-    if (compiledCache.size >= 10_000) compiledCache.clear();
+    if (compiledCache.size >= 4_096) compiledCache.clear();
     compiledCache.set(key, compiled);
   }
   return compiled;
