@@ -10,9 +10,11 @@
  * rule reports those problems to the user; this module only needs to stay
  * safe and predictable on them.
  *
- * Compiled policies are cached in a WeakMap keyed by the object: objects in
- * the cluster cache are immutable and shared between requests, so each is
- * compiled once.
+ * Objects in the cluster cache are immutable and shared between requests, so
+ * compileStoredPolicy keeps each one's compilation in a WeakMap. A review's
+ * own object is compiled with compilePolicy, which remembers only the last
+ * object (the rules judging one review share it) and nothing that would
+ * outlive the review.
  */
 import type { KubeObject } from '../admission/types.ts';
 import { NetSet, NetSyntaxError, parseNet, type IPVersion, type Net } from './nets.ts';
