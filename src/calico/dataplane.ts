@@ -41,7 +41,7 @@
 import { flowVersions, viewFlow, describeFlowView, matchRuleView, type Flow, type FlowView } from './flow.ts';
 import { DEFAULT_ALLOW_PROFILE, type HostEndpointView } from './host-endpoint.ts';
 import { NetSet, parseNet } from './nets.ts';
-import { recentMemo } from './recent.ts';
+import { recentMemo } from './memo.ts';
 import { compareTiers, comparePolicies, governsIngress, DEFAULT_TIER, type CompiledPolicy, type RuleAction } from './policy.ts';
 import { PortIntervalSet } from './ports.ts';
 import { protocolNumber, protocolName, type ProtocolSpec } from './protocols.ts';
@@ -411,7 +411,7 @@ function labelFor(view: FlowView, afterDnat: FlowView | undefined, note: string)
 }
 
 /** A flow's ports split into failsafe ports and the rest (the same split recurs across a review's flows). */
-const splitPorts = recentMemo(8, (ports: PortIntervalSet, failsafe: PortIntervalSet, _unused: undefined) => {
+const splitPorts = recentMemo(8, (ports: PortIntervalSet, failsafe: PortIntervalSet) => {
   const safe = failsafe.intersect(ports);
   return { safe, rest: safe.isEmpty() ? ports : ports.minus(safe) };
 });
@@ -423,7 +423,7 @@ function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
     const view = viewFlow(flow, version);
     if (view === undefined) continue;
     const afterDnat = flow.afterDnat === undefined ? undefined : viewFlow(flow, version, true);
-    const { safe, rest } = splitPorts(view.ports, failsafePorts(view, failsafe), undefined);
+    const { safe, rest } = splitPorts(view.ports, failsafePorts(view, failsafe));
     const addPart = (ports: PortIntervalSet, isFailsafe: boolean): void => {
       if (ports.isEmpty()) return;
       // Failsafe ports are matched before DNAT; the post-DNAT view keeps the

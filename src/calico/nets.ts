@@ -22,6 +22,7 @@ import {
   type Interval,
   type IntervalList,
 } from './intervals.ts';
+import { boundedMemo } from './memo.ts';
 
 export type IPVersion = 4 | 6;
 
@@ -111,16 +112,11 @@ function makeNet(version: IPVersion, address: bigint, prefixLength: number): Net
  */
 export function parseNet(text: unknown): Net {
   if (typeof text !== 'string') throw new NetSyntaxError(text);
-  // Addresses repeat across policies and requests; a Net is immutable, so one is shared.
-  const hit = netCache.get(text);
-  if (hit !== undefined) return hit;
-  const net = parseNetUncached(text);
-  if (netCache.size >= 10_000) netCache.clear();
-  netCache.set(text, net);
-  return net;
+  return parseNetCached(text);
 }
 
-const netCache = new Map<string, Net>();
+// Addresses repeat across policies and requests; a Net is immutable, so one is shared.
+const parseNetCached = boundedMemo(10_000, (text: string) => parseNetUncached(text));
 
 function parseNetUncached(text: string): Net {
   const slash = text.indexOf('/');

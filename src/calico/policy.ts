@@ -18,6 +18,7 @@
  */
 import type { KubeObject } from '../admission/types.ts';
 import { NetSet, NetSyntaxError, parseNet, type IPVersion, type Net } from './nets.ts';
+import { recentMemo } from './memo.ts';
 import { compilePorts, UNCONSTRAINED_PORTS, type CompiledPorts } from './ports.ts';
 import { isIcmp, protocolNumber, protocolSupportsPorts } from './protocols.ts';
 import { parseSelectorCached, type Selector } from './selector/index.ts';
@@ -386,12 +387,7 @@ function readTypes(
  *   const p = compilePolicy(obj);
  *   p.preDNAT && p.ingress[0]?.destination.nets?.[0]?.cidr  // '10.20.30.40/32'
  */
-export function compilePolicy(obj: KubeObject): CompiledPolicy {
-  if (last?.object === obj) return last;
-  return (last = compile(obj));
-}
-
-let last: CompiledPolicy | undefined;
+export const compilePolicy: (obj: KubeObject) => CompiledPolicy = recentMemo(1, (obj: KubeObject) => compile(obj));
 
 const stored = new WeakMap<object, CompiledPolicy>();
 

@@ -20,6 +20,7 @@ import {
   type Interval,
   type IntervalList,
 } from './intervals.ts';
+import { boundedMemo } from './memo.ts';
 
 export const MIN_PORT = 1;
 export const MAX_PORT = 65535;
@@ -61,17 +62,12 @@ function checkNumber(input: unknown, n: number, what: string): number {
  * @example parsePort('metrics')      // { kind: 'named', name: 'metrics' }
  */
 export function parsePort(value: unknown): PortValue {
-  // Port entries repeat across rules and requests, and a PortValue is immutable: one is shared.
   if (typeof value !== 'number' && typeof value !== 'string') return parsePortUncached(value);
-  const hit = portCache.get(value);
-  if (hit !== undefined) return hit;
-  const port = parsePortUncached(value);
-  if (portCache.size >= 10_000) portCache.clear();
-  portCache.set(value, port);
-  return port;
+  return parsePortCached(value);
 }
 
-const portCache = new Map<string | number, PortValue>();
+// Port entries repeat across rules and requests, and a PortValue is immutable: one is shared.
+const parsePortCached = boundedMemo(10_000, (value: string | number) => parsePortUncached(value));
 
 function parsePortUncached(value: unknown): PortValue {
   if (typeof value === 'number') {

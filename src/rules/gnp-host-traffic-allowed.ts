@@ -9,6 +9,7 @@
  * normal policy, then profiles (src/calico/dataplane.ts).
  */
 import { evaluateHostIngress } from '../calico/dataplane.ts';
+import { recentMemo } from '../calico/memo.ts';
 import { compilePolicy } from '../calico/policy.ts';
 import { PortIntervalSet } from '../calico/ports.ts';
 import type { Finding, Rule } from './types.ts';
@@ -16,13 +17,8 @@ import { selectedAfterWrite } from './support/after-write.ts';
 import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
 import { dropCause } from './support/verdict-text.ts';
 
-let outside: { range: string; ports: PortIntervalSet } | undefined;
-
 /** Every port outside the node-port range; kept for the last range asked (the config's). */
-function portsOutside(range: string): PortIntervalSet {
-  if (outside?.range !== range) outside = { range, ports: PortIntervalSet.ALL.minus(PortIntervalSet.of([range])) };
-  return outside.ports;
-}
+const portsOutside = recentMemo(1, (range: string) => PortIntervalSet.ALL.minus(PortIntervalSet.of([range])));
 
 export const gnpHostTrafficAllowed: Rule = {
   id: 'gnp-host-traffic-allowed',

@@ -1,6 +1,7 @@
 import type { KubeObject } from '../../admission/types.ts';
 import { selectsHostEndpoint } from '../../calico/dataplane.ts';
 import { hostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
+import { recentMemo } from '../../calico/memo.ts';
 import { compileStoredPolicy, type CompiledEntity, type CompiledPolicy } from '../../calico/policy.ts';
 import { parseSelectorCached, type SelectorNode } from '../../calico/selector/index.ts';
 import type { ClusterSnapshot } from '../../cluster/types.ts';
@@ -70,13 +71,8 @@ function requiredLabels(node: SelectorNode): Record<string, string> | null {
  * that selector requires, with an address (a documentation IP, RFC 5737) standing for its
  * expectedIPs — whether real endpoints list them is hostendpoint-expected-ips' concern.
  */
-function assumedHostEndpoint(selector: string): HostEndpointView | null {
-  // One view per selector text (the config's), so caches keyed by the view keep serving it.
-  if (assumed?.selector !== selector) assumed = { selector, view: buildAssumedHostEndpoint(selector) };
-  return assumed.view;
-}
-
-let assumed: { selector: string; view: HostEndpointView | null } | undefined;
+// One view per selector text (the config's), so caches keyed by the view keep serving it.
+const assumedHostEndpoint = recentMemo(1, (selector: string) => buildAssumedHostEndpoint(selector));
 
 function buildAssumedHostEndpoint(selector: string): HostEndpointView | null {
   let labels: Record<string, string> | null;
@@ -167,20 +163,15 @@ export interface SelectedClass {
  * or in place of its stored version (UPDATE, same name).
  */
 export function selectedAfterWrite(submitted: CompiledPolicy, ctx: Pick<RuleContext, 'cluster' | 'config'>): readonly SelectedClass[] {
-  // Several rules judge the same review: the last answer is kept (only the last: a review's
-  // objects must not outlive it, see compilePolicy).
-  if (lastSelected?.submitted === submitted && lastSelected.cluster === ctx.cluster && lastSelected.config === ctx.config) {
-    return lastSelected.classes;
-  }
-  const classes = Object.freeze(
-    classesFor(ctx, submitted)
-      .filter((c) => selectsHostEndpoint(submitted, c.representative))
-      .map((c) => ({ hostEndpoint: c.representative, policies: [...c.policies.filter((p) => p.name !== submitted.name), submitted] })),
-  );
-  lastSelected = { submitted, cluster: ctx.cluster, config: ctx.config, classes };
-  return classes;
+  return selectedFor(submitted, ctx.cluster, ctx.config);
 }
 
-let lastSelected:
-  | { submitted: CompiledPolicy; cluster: RuleContext['cluster']; config: RuleContext['config']; classes: readonly SelectedClass[] }
-  | undefined;
+// Several rules judge the same review: the last answer is kept (only the last: a review's
+// objects must not outlive it, see recentMemo).
+const selectedFor = recentMemo(1, (submitted: CompiledPolicy, cluster: RuleContext['cluster'], config: RuleContext['config']) =>
+  Object.freeze(
+    classesFor({ cluster, config }, submitted)
+      .filter((c) => selectsHostEndpoint(submitted, c.representative))
+      .map((c): SelectedClass => ({ hostEndpoint: c.representative, policies: [...c.policies.filter((p) => p.name !== submitted.name), submitted] })),
+  ),
+);

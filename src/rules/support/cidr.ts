@@ -1,17 +1,8 @@
+import { boundedMemo } from '../../calico/memo.ts';
 import { netContains, tryParseNet, type Net } from '../../calico/nets.ts';
 
-const parsed = new Map<string, Net | null>();
-
 /** An IP or CIDR parsed once (addresses and ranges repeat across requests); null when invalid. */
-export function netOf(value: string): Net | null {
-  let hit = parsed.get(value);
-  if (hit === undefined) {
-    hit = tryParseNet(value) ?? null;
-    if (parsed.size >= 10_000) parsed.clear();
-    parsed.set(value, hit);
-  }
-  return hit;
-}
+export const netOf: (value: string) => Net | null = boundedMemo(10_000, (value: string) => tryParseNet(value) ?? null);
 
 /** True when network `inner` lies wholly inside network `outer` (same IP family only). */
 export function cidrWithin(inner: string, outer: string): boolean {
