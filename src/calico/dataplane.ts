@@ -419,7 +419,9 @@ const splitPorts = recentMemo(8, (ports: PortIntervalSet, failsafe: PortInterval
 /** Splits a flow by IP version and into failsafe / other destination ports. */
 function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
   const parts: Part[] = [];
-  for (const version of flowVersions(flow)) {
+  const versions = flowVersions(flow);
+  for (let i = 0; i < versions.length; i++) {
+    const version = versions[i]!;
     const view = viewFlow(flow, version);
     if (view === undefined) continue;
     const afterDnat = flow.afterDnat === undefined ? undefined : viewFlow(flow, version, true);

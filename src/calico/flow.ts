@@ -203,7 +203,7 @@ function appliesToVersion(rule: CompiledRule, version: IPVersion): boolean {
 
 function keepsVersion(list: readonly Net[] | undefined, version: IPVersion): boolean {
   if (list === undefined || list.length === 0) return true;
-  for (const net of list) if (net.version === version) return true;
+  for (let i = 0; i < list.length; i++) if (list[i]!.version === version) return true;
   return false;
 }
 

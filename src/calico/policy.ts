@@ -273,8 +273,9 @@ function readProtocol(rule: Obj, key: string, path: string, errors: string[]): n
 /** Bit 4 / bit 6 for each IP version among the nets (no allocation: runs per rule). */
 function versionBits(entity: CompiledEntity): number {
   let bits = 0;
-  for (const net of entity.nets ?? NO_NETS) bits |= net.version === 4 ? 1 : 2;
-  for (const net of entity.notNets) bits |= net.version === 4 ? 1 : 2;
+  const nets = entity.nets ?? NO_NETS;
+  for (let i = 0; i < nets.length; i++) bits |= nets[i]!.version === 4 ? 1 : 2;
+  for (let i = 0; i < entity.notNets.length; i++) bits |= entity.notNets[i]!.version === 4 ? 1 : 2;
   return bits;
 }
 
@@ -344,7 +345,9 @@ function compileRules(value: unknown, key: 'ingress' | 'egress', errors: string[
     errors.push(`spec.${key}: must be a list of rules, found ${describe(value)}`);
     return [];
   }
-  return value.map((item: unknown, i) => compileRule(item, i, `spec.${key}[${i}]`));
+  const rules: CompiledRule[] = [];
+  for (let i = 0; i < value.length; i++) rules.push(compileRule(value[i], i, `spec.${key}[${i}]`));
+  return rules;
 }
 
 function readTypes(
@@ -398,8 +401,17 @@ export function compileStoredPolicy(obj: KubeObject): CompiledPolicy {
   return compiled;
 }
 
-function compile(obj: KubeObject): CompiledPolicy {
+/** Policy-level selectors that scope a policy to namespaced endpoints, with the label Calico folds them into. */
+const SCOPE_SELECTORS = [
+  ['namespaceSelector', 'projectcalico.org/namespace'],
+  ['serviceAccountSelector', 'projectcalico.org/serviceaccount'],
+] as const;
 
+function pushAll(to: string[], from: readonly string[]): void {
+  for (let i = 0; i < from.length; i++) to.push(from[i]!);
+}
+
+function compile(obj: KubeObject): CompiledPolicy {
   const errors: string[] = [];
   const name = typeof obj.metadata?.name === 'string' ? obj.metadata.name : '';
   const spec: Obj = isObject(obj.spec) ? obj.spec : {};
@@ -418,14 +430,12 @@ function compile(obj: KubeObject): CompiledPolicy {
 
   const selector = readSelector(spec['selector'], 'spec', 'selector', errors);
   let selectsNonNamespaced = true;
-  for (const [key, label] of [
-    ['namespaceSelector', 'projectcalico.org/namespace'],
-    ['serviceAccountSelector', 'projectcalico.org/serviceaccount'],
-  ] as const) {
+  for (let i = 0; i < SCOPE_SELECTORS.length; i++) {
+    const key = SCOPE_SELECTORS[i]![0];
     const text = spec[key];
     if (text === undefined || text === null || text === '') continue;
     if (readOptionalSelector(text, 'spec', key, errors) === undefined) selectsNonNamespaced = false;
-    else if (!admitsNonNamespaced(text as string, label)) selectsNonNamespaced = false;
+    else if (!admitsNonNamespaced(text as string, SCOPE_SELECTORS[i]![1])) selectsNonNamespaced = false;
   }
 
   const preDNAT = readBool(spec, 'preDNAT', errors);
@@ -444,8 +454,8 @@ function compile(obj: KubeObject): CompiledPolicy {
     errors.push('spec.applyOnForward: must be true when preDNAT or doNotTrack is true');
   }
 
-  for (const rule of ingress) errors.push(...rule.invalid);
-  for (const rule of egress) errors.push(...rule.invalid);
+  for (let i = 0; i < ingress.length; i++) pushAll(errors, ingress[i]!.invalid);
+  for (let i = 0; i < egress.length; i++) pushAll(errors, egress[i]!.invalid);
 
   const compiled: CompiledPolicy = Object.freeze({
     name,
