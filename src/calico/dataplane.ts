@@ -177,7 +177,17 @@ function segmentsFor(stage: Stage, policies: readonly CompiledPolicy[]): Segment
   return segments;
 }
 
-type Stages = Record<Stage, Segment[]>;
+/**
+ * The segments of each stage, and the paths flows take through them (built once per policy list
+ * and endpoint, not per flow): `host` to the host itself, `forwarded` on through it, `preDnat`
+ * up to DNAT. `normalPolicies` names the normal policies (a drop by the default deny cites them).
+ */
+interface Stages extends Record<Stage, readonly Segment[]> {
+  readonly host: readonly Segment[];
+  readonly forwarded: readonly Segment[];
+  readonly preDnat: readonly Segment[];
+  readonly normalPolicies: readonly string[];
+}
 
 /**
  * Ingress policies selecting the host endpoint, in Felix order, by stage. Callers evaluate
@@ -200,11 +210,19 @@ function computeStages(
     .sort((a, b) => compareTiers(a.tier, b.tier) || comparePolicies(a, b));
   const untracked = hep.interfaceName === '*' ? [] : selected.filter((p) => stageOf(p) === 'untracked');
   const normal = selected.filter((p) => stageOf(p) === 'normal');
-  return {
+  const stages = {
     untracked: segmentsFor('untracked', untracked),
     'pre-dnat': segmentsFor('pre-dnat', selected.filter((p) => stageOf(p) === 'pre-dnat')),
     forward: segmentsFor('forward', normal.filter((p) => p.applyOnForward)),
     normal: segmentsFor('normal', normal),
+  };
+  const preDnat = [...stages.untracked, ...stages['pre-dnat']];
+  return {
+    ...stages,
+    preDnat,
+    host: [...preDnat, ...stages.normal],
+    forwarded: [...preDnat, ...stages.forward],
+    normalPolicies: normal.map((p) => p.name),
   };
 }
 
@@ -495,9 +513,7 @@ export function evaluateForwarded(
   opts: EvaluateOptions = {},
 ): Verdict {
   return evaluateParts(policies, hep, flow, opts, (part, stages) => {
-    const segments = part.failsafe
-      ? stages.forward
-      : [...stages.untracked, ...stages['pre-dnat'], ...stages.forward];
+    const segments = part.failsafe ? stages.forward : stages.forwarded;
     const terminal: Terminal = (passedBy) => {
       if (passedBy !== undefined && passedBy.stage === 'forward') {
         return ruleVerdict(
@@ -544,7 +560,7 @@ export function evaluateHostIngress(
 ): Verdict {
   return evaluateParts(policies, hep, flow, opts, (part, stages) => {
     if (part.failsafe) return failsafeVerdict(part, 'always reach the host');
-    const normalNames = stages.normal.flatMap((s) => s.policies.map((p) => p.name));
+    const normalNames = stages.normalPolicies;
     const terminal: Terminal = (passedBy) => {
       const why =
         passedBy !== undefined && passedBy.stage === 'normal'
@@ -565,7 +581,7 @@ export function evaluateHostIngress(
       });
     };
     return runWalk({
-      segments: [...stages.untracked, ...stages['pre-dnat'], ...stages.normal],
+      segments: stages.host,
       viewFor: () => part.view,
       terminal,
       hep,
@@ -589,7 +605,7 @@ export function evaluatePreDnat(
   return evaluateParts(policies, hep, flow, opts, (part, stages) => {
     if (part.failsafe) return failsafeVerdict(part, 'skip untracked and pre-DNAT policy');
     return runWalk({
-      segments: [...stages.untracked, ...stages['pre-dnat']],
+      segments: stages.preDnat,
       viewFor: () => part.view,
       terminal: () =>
         verdict(

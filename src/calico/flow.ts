@@ -10,7 +10,7 @@
  * callers can be conservative about drops.
  */
 import { hasExpectedIPs, type HostEndpointView } from './host-endpoint.ts';
-import { NetSet, type IPVersion, type Net } from './nets.ts';
+import { NetSet, versionList, type IPVersion, type Net } from './nets.ts';
 import type { CompiledEntity, CompiledRule } from './policy.ts';
 import { PortIntervalSet, portMatchBounds } from './ports.ts';
 import { protocolMatches, protocolName, protocolNumber, protocolSupportsPorts, type ProtocolSpec } from './protocols.ts';
@@ -63,15 +63,15 @@ export interface FlowView {
 }
 
 /** The IP versions a flow has packets of. */
-export function flowVersions(flow: Flow): IPVersion[] {
-  if (flow.ipVersion !== undefined) return [flow.ipVersion];
+export function flowVersions(flow: Flow): readonly IPVersion[] {
+  if (flow.ipVersion !== undefined) return versionList(flow.ipVersion === 4, flow.ipVersion === 6);
   const dest = flow.destination;
   if (dest.nets !== undefined) return dest.nets.versions();
   if (dest.hostEndpoint !== undefined && hasExpectedIPs(dest.hostEndpoint)) {
-    return ([4, 6] as const).filter((v) => hasExpectedIPs(dest.hostEndpoint!, v));
+    return versionList(hasExpectedIPs(dest.hostEndpoint, 4), hasExpectedIPs(dest.hostEndpoint, 6));
   }
   if (flow.source !== 'any') return flow.source.versions();
-  return [4, 6];
+  return versionList(true, true);
 }
 
 /**
@@ -299,8 +299,9 @@ const FULL_MATCH: RuleMatch = Object.freeze({ result: 'full', uncertainOn: Objec
  */
 export function matchRule(rule: CompiledRule, flow: Flow, afterDnat = false): RuleMatch {
   const results: RuleMatch[] = [];
-  for (const version of flowVersions(flow)) {
-    const view = viewFlow(flow, version, afterDnat);
+  const versions = flowVersions(flow);
+  for (let i = 0; i < versions.length; i++) {
+    const view = viewFlow(flow, versions[i]!, afterDnat);
     if (view !== undefined) results.push(matchRuleView(rule, view));
   }
   if (results.length === 0) return NO_MATCH;

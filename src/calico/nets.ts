@@ -192,6 +192,18 @@ function byVersion(nets: Iterable<NetLike>): Record<IPVersion, IntervalList> {
   return { 4: normalizeIntervals(v4), 6: normalizeIntervals(v6) };
 }
 
+const VERSIONS: readonly (readonly IPVersion[])[] = Object.freeze([
+  Object.freeze([] as IPVersion[]),
+  Object.freeze([4] as IPVersion[]),
+  Object.freeze([6] as IPVersion[]),
+  Object.freeze([4, 6] as IPVersion[]),
+]);
+
+/** The shared, frozen list of the IP versions present (no allocation: this runs per flow). */
+export function versionList(has4: boolean, has6: boolean): readonly IPVersion[] {
+  return VERSIONS[(has4 ? 1 : 0) | (has6 ? 2 : 0)]!;
+}
+
 /**
  * A set of addresses of either IP version: `nets` (all addresses when
  * omitted) minus `notNets`. Exact, however the CIDRs overlap or abut.
@@ -282,11 +294,8 @@ export class NetSet {
   }
 
   /** The IP versions that have at least one member, ascending. */
-  versions(): IPVersion[] {
-    const out: IPVersion[] = [];
-    if (this.#parts[4].length > 0) out.push(4);
-    if (this.#parts[6].length > 0) out.push(6);
-    return out;
+  versions(): readonly IPVersion[] {
+    return versionList(this.#parts[4].length > 0, this.#parts[6].length > 0);
   }
 
   /** True when every address of `x` is in this set. An empty `x` is covered. */

@@ -28,9 +28,12 @@ const isForwardPolicy = (p: CompiledPolicy): boolean => p.applyOnForward && !p.p
 
 type Drop = { protocol: string; verdict: Verdict };
 
+const PROTOCOLS = ['TCP', 'UDP'] as const;
+
 /** The message for the first host-endpoint class that drops something (one finding per CIDR is enough to act on). */
 function firstDrop(classes: readonly SelectedClass[], drops: (c: SelectedClass) => Drop[], message: (hep: HostEndpointView, dropped: Drop[]) => string): string | null {
-  for (const c of classes) {
+  for (let i = 0; i < classes.length; i++) {
+    const c = classes[i]!;
     const dropped = drops(c);
     if (dropped.length > 0) return message(c.hostEndpoint, dropped);
   }
@@ -60,10 +63,16 @@ export const gnpPodCIDRAllowed: Rule = {
       const net = netOf(cidr);
       if (net === null) continue;
       const destination = { nets: NetSet.ofNet(net) };
-      const dropsFor = ({ hostEndpoint: hep, policies }: SelectedClass, failsafe: readonly PortRule[]) =>
-        ['TCP', 'UDP']
-          .map((protocol) => ({ protocol, verdict: evaluateForwarded(policies, hep, { protocol, source: 'any', destination, ports: PortIntervalSet.ALL }, { failsafe }) }))
-          .filter(({ verdict }) => !verdict.allowed);
+      const dropsFor = ({ hostEndpoint: hep, policies }: SelectedClass, failsafe: readonly PortRule[]): Drop[] => {
+        const dropped: Drop[] = [];
+        const options = { failsafe };
+        for (let i = 0; i < PROTOCOLS.length; i++) {
+          const protocol = PROTOCOLS[i]!;
+          const verdict = evaluateForwarded(policies, hep, { protocol, source: 'any', destination, ports: PortIntervalSet.ALL }, options);
+          if (!verdict.allowed) dropped.push({ protocol, verdict });
+        }
+        return dropped;
+      };
       // First without failsafe ports (all ports alike), then the ports Felix lets skip pre-DNAT policy.
       const finding =
         firstDrop(classes, (c) => dropsFor(c, []), (hep, dropped) =>
