@@ -272,6 +272,7 @@ function splitList(list: unknown, base: string, key: string, errors: string[]): 
 export function compilePorts(ports: unknown, notPorts: unknown, path: string, errors: string[]): CompiledPorts {
   // Port lists repeat across rules, policies and reviews (443, 53, the node-port range...), and
   // a CompiledPorts is immutable: valid short lists are compiled once, keyed by their JSON.
+  if (isEmptyList(ports) && isEmptyList(notPorts)) return UNCONSTRAINED_PORTS; // most rule sides
   const key = cacheKey(ports, notPorts);
   if (key === undefined) return compileUncached(ports, notPorts, path, errors);
   const hit = compiledCache.get(key);
@@ -291,6 +292,10 @@ const compiledCache = new Map<string, CompiledPorts>();
 function cacheKey(ports: unknown, notPorts: unknown): string | undefined {
   if (!cacheableList(ports) || !cacheableList(notPorts)) return undefined;
   return JSON.stringify([ports ?? null, notPorts ?? null]);
+}
+
+function isEmptyList(list: unknown): boolean {
+  return list === undefined || list === null || (Array.isArray(list) && list.length === 0);
 }
 
 function cacheableList(list: unknown): boolean {

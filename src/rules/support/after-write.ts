@@ -2,7 +2,7 @@ import type { KubeObject } from '../../admission/types.ts';
 import { selectsHostEndpoint } from '../../calico/dataplane.ts';
 import { hostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
 import { recentMemo } from '../../calico/memo.ts';
-import { compileStoredPolicy, type CompiledEntity, type CompiledPolicy } from '../../calico/policy.ts';
+import { compileStoredPolicy, type CompiledEntity, type CompiledPolicy, type CompiledRule } from '../../calico/policy.ts';
 import { parseSelectorCached, type SelectorNode } from '../../calico/selector/index.ts';
 import type { ClusterSnapshot } from '../../cluster/types.ts';
 import type { RuleContext } from '../types.ts';
@@ -11,17 +11,20 @@ import type { RuleContext } from '../types.ts';
 function keysOf(node: SelectorNode, out: Set<string>): void {
   if ('key' in node) out.add(node.key);
   if ('operand' in node) keysOf(node.operand, out);
-  if ('operands' in node) for (const operand of node.operands) keysOf(operand, out);
+  if ('operands' in node) for (let i = 0; i < node.operands.length; i++) keysOf(node.operands[i]!, out);
 }
 
 /** Label keys that a policy's selectors read: the policy selector and every rule's (not)selectors. */
 function policyKeys(policy: CompiledPolicy, out: Set<string>): void {
   if (policy.selector) keysOf(policy.selector.ast, out);
-  for (const rules of [policy.ingress, policy.egress]) {
-    for (let i = 0; i < rules.length; i++) {
-      entityKeys(rules[i]!.source, out);
-      entityKeys(rules[i]!.destination, out);
-    }
+  rulesKeys(policy.ingress, out);
+  rulesKeys(policy.egress, out);
+}
+
+function rulesKeys(rules: readonly CompiledRule[], out: Set<string>): void {
+  for (let i = 0; i < rules.length; i++) {
+    entityKeys(rules[i]!.source, out);
+    entityKeys(rules[i]!.destination, out);
   }
 }
 
