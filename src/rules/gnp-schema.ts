@@ -63,8 +63,8 @@ function selectorError(value: unknown): string | null {
 const PORT_RANGE = /^(\d+):(\d+)$/;
 const PORT_NUMBER = /^\d+$/;
 
-/** Port numbers and ranges out of bounds in `${at}.${field}` (the path is only built for a finding). */
-function portRangeErrors(at: string, side: string, field: string, ports: unknown, out: PathMessage[]): void {
+/** Port numbers and ranges out of bounds in `${at()}.${side}.${field}` (paths are only built for a finding). */
+function portRangeErrors(at: () => string, side: string, field: string, ports: unknown, out: PathMessage[]): void {
   if (!Array.isArray(ports)) return;
   for (let i = 0; i < ports.length; i++) {
     const p: unknown = ports[i];
@@ -73,10 +73,10 @@ function portRangeErrors(at: string, side: string, field: string, ports: unknown
     if (m) {
       const min = Number(m[1]);
       const max = Number(m[2]);
-      if (min < 1 || max > 65535 || min > max) out.push({ path: `${at}.${side}.${field}[${i}]`, message: `port range "${p}" must be min:max with 1 <= min <= max <= 65535` });
+      if (min < 1 || max > 65535 || min > max) out.push({ path: `${at()}.${side}.${field}[${i}]`, message: `port range "${p}" must be min:max with 1 <= min <= max <= 65535` });
     } else if (PORT_NUMBER.test(p)) {
       const single = Number(p);
-      if (single < 1 || single > 65535) out.push({ path: `${at}.${side}.${field}[${i}]`, message: `port ${p} must be between 1 and 65535` });
+      if (single < 1 || single > 65535) out.push({ path: `${at()}.${side}.${field}[${i}]`, message: `port ${p} must be between 1 and 65535` });
     }
   }
 }
@@ -133,7 +133,7 @@ function ruleErrors(dir: string, index: number, rule: Obj, out: PathMessage[]): 
       const field = PORT_FIELDS[f]!;
       const ports = entity[field];
       if (ports === undefined) continue;
-      portRangeErrors(at(), side, field, ports, out);
+      portRangeErrors(at, side, field, ports, out);
       if (nonEmpty(ports) && (protocol === undefined || !PORT_PROTOCOLS.has(protocol))) {
         out.push({
           path: `${at()}.${side}.${field}`,

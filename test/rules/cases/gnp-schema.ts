@@ -28,5 +28,8 @@ export const cases: RuleCase[] = [
   { name: 'types out of enum', object: tweak(p, { spec: { types: ['ingress'] } }), expect: ['spec.types[0]'] },
   { name: 'icmp without ICMP protocol', object: rule({ action: 'Allow', protocol: 'TCP', icmp: { type: 8 } }), expect: ['spec.ingress[0].icmp'] },
   { name: 'bad name', object: tweak(p, { metadata: { name: 'Allow_Cluster' } }), expect: ['metadata.name'] },
+  { name: 'port as text out of range, on the source side', object: rule({ action: 'Allow', protocol: 'UDP', source: { ports: ['53', '0'] } }), expect: ['spec.ingress[0].source.ports[1]'], messageIncludes: ['port 0 must be between 1 and 65535'] },
+  { name: 'bad service account selector', object: rule({ action: 'Allow', source: { serviceAccounts: { selector: 'app ==' } } }), expect: ['spec.ingress[0].source.serviceAccounts.selector'] },
+  { name: 'ipVersion against the nets', object: rule({ action: 'Allow', ipVersion: 6, destination: { nets: ['10.0.0.0/8'] } }), expect: ['spec.ingress[0].ipVersion'], messageIncludes: ['does not match'] },
   { name: 'services with nets', object: rule({ action: 'Allow', destination: { services: { name: 'kubernetes', namespace: 'default' }, nets: ['10.0.0.0/8'] } }), expect: ['spec.ingress[0].destination.services'] },
 ];
