@@ -170,7 +170,9 @@ function segmentsFor(stage: Stage, policies: readonly CompiledPolicy[]): Segment
   let start = 0;
   for (let i = 1; i <= policies.length; i++) {
     if (i === policies.length || policies[i]!.tier !== policies[start]!.tier) {
-      segments.push({ stage, tier: policies[start]!.tier, policies: policies.slice(start, i) });
+      // One tier (the usual case) keeps the list itself.
+      const tierPolicies = start === 0 && i === policies.length ? policies : policies.slice(start, i);
+      segments.push({ stage, tier: policies[start]!.tier, policies: tierPolicies });
       start = i;
     }
   }
@@ -204,24 +206,41 @@ function computeStages(
   hep: HostEndpointView,
   invalidPolicies: EvaluateOptions['invalidPolicies'],
 ): Stages {
-  const selected = policies
-    .filter((p) => governsIngress(p) && selectsHostEndpoint(p, hep))
-    .filter((p) => invalidPolicies !== 'policy-missing' || p.invalid.length === 0)
-    .sort((a, b) => compareTiers(a.tier, b.tier) || comparePolicies(a, b));
-  const untracked = hep.interfaceName === '*' ? [] : selected.filter((p) => stageOf(p) === 'untracked');
-  const normal = selected.filter((p) => stageOf(p) === 'normal');
+  const selected: CompiledPolicy[] = [];
+  for (let i = 0; i < policies.length; i++) {
+    const p = policies[i]!;
+    if (governsIngress(p) && selectsHostEndpoint(p, hep) && (invalidPolicies !== 'policy-missing' || p.invalid.length === 0)) selected.push(p);
+  }
+  selected.sort((a, b) => compareTiers(a.tier, b.tier) || comparePolicies(a, b));
+  // One pass over the sorted list keeps each stage in Felix order.
+  const untracked: CompiledPolicy[] = [];
+  const preDnat: CompiledPolicy[] = [];
+  const forward: CompiledPolicy[] = [];
+  const normal: CompiledPolicy[] = [];
+  for (let i = 0; i < selected.length; i++) {
+    const p = selected[i]!;
+    const stage = stageOf(p);
+    if (stage === 'untracked') {
+      if (hep.interfaceName !== '*') untracked.push(p); // untracked policy skips all-interfaces endpoints
+    } else if (stage === 'pre-dnat') {
+      preDnat.push(p);
+    } else {
+      normal.push(p);
+      if (p.applyOnForward) forward.push(p);
+    }
+  }
   const stages = {
     untracked: segmentsFor('untracked', untracked),
-    'pre-dnat': segmentsFor('pre-dnat', selected.filter((p) => stageOf(p) === 'pre-dnat')),
-    forward: segmentsFor('forward', normal.filter((p) => p.applyOnForward)),
+    'pre-dnat': segmentsFor('pre-dnat', preDnat),
+    forward: segmentsFor('forward', forward),
     normal: segmentsFor('normal', normal),
   };
-  const preDnat = [...stages.untracked, ...stages['pre-dnat']];
+  const beforeDnat = [...stages.untracked, ...stages['pre-dnat']];
   return {
     ...stages,
-    preDnat,
-    host: [...preDnat, ...stages.normal],
-    forwarded: [...preDnat, ...stages.forward],
+    preDnat: beforeDnat,
+    host: [...beforeDnat, ...stages.normal],
+    forwarded: [...beforeDnat, ...stages.forward],
     normalPolicies: normal.map((p) => p.name),
   };
 }
