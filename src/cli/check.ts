@@ -58,6 +58,8 @@ export function checkManifests(manifests: readonly Manifest[], registry: RuleReg
 
 const LABEL: Record<AuditFinding['action'], string> = { enforce: 'DENY ', warn: 'WARN ', audit: 'AUDIT', patch: 'PATCH' };
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 /** Human-readable report; one block per object with findings, then a summary line. */
 export function formatText(results: readonly CheckResult[]): string {
   const lines: string[] = [];
@@ -70,6 +72,6 @@ export function formatText(results: readonly CheckResult[]): string {
   }
   const count = (d: CheckResult['decision']) => results.filter((r) => r.decision === d).length;
   const warnings = results.reduce((n, r) => n + r.findings.filter((f) => f.action === 'warn').length, 0);
-  lines.push(`${results.length} objects checked: ${count('deny')} denied, ${count('patch')} patched, ${warnings} warnings`);
+  lines.push(`${plural(results.length, 'object')} checked: ${count('deny')} denied, ${count('patch')} patched, ${plural(warnings, 'warning')}`);
   return lines.join('\n') + '\n';
 }

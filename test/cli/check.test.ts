@@ -70,3 +70,11 @@ t.test('--print-default-config prints YAML that loads back', async (t) => {
   t.equal(status, 0);
   t.match(out, /hostEndpointSelector: k8s-role == 'node'/);
 });
+
+t.test('the summary line counts in words that agree with the numbers', async (t) => {
+  const one = await run(['-f', '-'], 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {ports: [{port: 80}]}\n');
+  t.equal(one.status, 0);
+  t.match(one.out, /^1 object checked: 0 denied, 0 patched, 0 warnings$/m);
+  const { out } = await run(['-f', join(fixtures, 'guide-as-published')]);
+  t.match(out, /^\d+ objects checked: \d+ denied, \d+ patched, \d+ warnings?$/m);
+});
