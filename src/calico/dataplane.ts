@@ -241,7 +241,7 @@ function computeStages(
     preDnat: beforeDnat,
     host: [...beforeDnat, ...stages.normal],
     forwarded: [...beforeDnat, ...stages.forward],
-    normalPolicies: normal.map((p) => p.name),
+    normalPolicies: Object.freeze(normal.map((p) => p.name)), // shared by the verdicts that cite it
   };
 }
 
