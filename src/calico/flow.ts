@@ -10,7 +10,7 @@
  * callers can be conservative about drops.
  */
 import { hasExpectedIPs, type HostEndpointView } from './host-endpoint.ts';
-import { NetSet, versionList, type IPVersion, type Net } from './nets.ts';
+import { NetSet, versionBit, versionList, type IPVersion } from './nets.ts';
 import type { CompiledEntity, CompiledRule } from './policy.ts';
 import { PortIntervalSet, portMatchBounds } from './ports.ts';
 import { protocolMatches, protocolName, protocolNumber, protocolSupportsPorts, type ProtocolSpec } from './protocols.ts';
@@ -190,23 +190,6 @@ function portMatch(
   return upper.intersects(ports) ? 'partial' : 'none';
 }
 
-/** Felix renders a rule for an IP version only if each non-empty CIDR list keeps an entry of it. */
-function appliesToVersion(rule: CompiledRule, version: IPVersion): boolean {
-  if (rule.ipVersion !== undefined && rule.ipVersion !== version) return false;
-  return (
-    keepsVersion(rule.source.nets, version) &&
-    keepsVersion(rule.source.notNets, version) &&
-    keepsVersion(rule.destination.nets, version) &&
-    keepsVersion(rule.destination.notNets, version)
-  );
-}
-
-function keepsVersion(list: readonly Net[] | undefined, version: IPVersion): boolean {
-  if (list === undefined || list.length === 0) return true;
-  for (let i = 0; i < list.length; i++) if (list[i]!.version === version) return true;
-  return false;
-}
-
 export interface RuleMatch {
   readonly result: MatchResult;
   /** For `partial`: which criteria made it uncertain. */
@@ -221,7 +204,7 @@ const NO_MATCH: RuleMatch = Object.freeze({ result: 'none', uncertainOn: Object.
  * (felix/rules/policy.go `FilterRuleToIPVersion`).
  */
 export function matchRuleView(rule: CompiledRule, v: FlowView): RuleMatch {
-  if (rule.invalid.length > 0 || !appliesToVersion(rule, v.version)) return NO_MATCH;
+  if (rule.invalid.length > 0 || (rule.renderedVersions & versionBit(v.version)) === 0) return NO_MATCH;
   if (!protocolMatches(v.protocol, rule)) return NO_MATCH;
   const src = rule.source;
   const dst = rule.destination;

@@ -192,6 +192,10 @@ function byVersion(nets: Iterable<NetLike>): Record<IPVersion, IntervalList> {
   return { 4: normalizeIntervals(v4), 6: normalizeIntervals(v6) };
 }
 
+/** 1 for IPv4, 2 for IPv6: sets of IP versions as bits. */
+export const versionBit = (version: IPVersion): number => (version === 4 ? 1 : 2);
+
+/** Each set of IP versions as a list, indexed by its bits. */
 const VERSIONS: readonly (readonly IPVersion[])[] = Object.freeze([
   Object.freeze([] as IPVersion[]),
   Object.freeze([4] as IPVersion[]),
@@ -201,7 +205,7 @@ const VERSIONS: readonly (readonly IPVersion[])[] = Object.freeze([
 
 /** The shared, frozen list of the IP versions present (no allocation: this runs per flow). */
 export function versionList(has4: boolean, has6: boolean): readonly IPVersion[] {
-  return VERSIONS[(has4 ? 1 : 0) | (has6 ? 2 : 0)]!;
+  return VERSIONS[(has4 ? versionBit(4) : 0) | (has6 ? versionBit(6) : 0)]!;
 }
 
 /**

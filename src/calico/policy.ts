@@ -17,7 +17,7 @@
  * outlive the review.
  */
 import type { KubeObject } from '../admission/types.ts';
-import { NetSet, NetSyntaxError, parseNet, type IPVersion, type Net } from './nets.ts';
+import { NetSet, NetSyntaxError, parseNet, versionBit, type IPVersion, type Net } from './nets.ts';
 import { recentMemo } from './memo.ts';
 import { compilePorts, UNCONSTRAINED_PORTS, type CompiledPorts } from './ports.ts';
 import { isIcmp, protocolNumber, protocolSupportsPorts } from './protocols.ts';
@@ -56,6 +56,12 @@ export interface CompiledRule {
   readonly protocol: number | undefined;
   readonly notProtocol: number | undefined;
   readonly ipVersion: IPVersion | undefined;
+  /**
+   * The IP versions Felix renders the rule for, as bits (nets.ts versionBit): those `ipVersion`
+   * allows that every non-empty nets/notNets list keeps an address of (felix/rules/policy.go
+   * `FilterRuleToIPVersion`).
+   */
+  readonly renderedVersions: number;
   /** `icmp` / `notICMP` set: matches only some ICMP packets. */
   readonly icmpConstrained: boolean;
   /** `http` set (application layer policy): matches only some requests. */
@@ -274,14 +280,17 @@ function readProtocol(rule: Obj, key: string, path: string, errors: string[]): n
   }
 }
 
-/** Bit 4 / bit 6 for each IP version among the nets (no allocation: runs per rule). */
-function versionBits(entity: CompiledEntity): number {
+const BOTH_VERSIONS = 3;
+
+/** The IP versions among a list's nets, as bits (no allocation: runs per rule side). */
+function versionsIn(nets: readonly Net[] | undefined): number {
   let bits = 0;
-  const nets = entity.nets ?? NO_NETS;
-  for (let i = 0; i < nets.length; i++) bits |= nets[i]!.version === 4 ? 1 : 2;
-  for (let i = 0; i < entity.notNets.length; i++) bits |= entity.notNets[i]!.version === 4 ? 1 : 2;
+  if (nets !== undefined) for (let i = 0; i < nets.length; i++) bits |= versionBit(nets[i]!.version);
   return bits;
 }
+
+/** The versions a list lets a rule be rendered for: an empty list keeps both. */
+const keptBy = (bits: number): number => (bits === 0 ? BOTH_VERSIONS : bits);
 
 function compileRule(value: unknown, index: number, path: string): CompiledRule {
   const errors: string[] = [];
@@ -312,9 +321,16 @@ function compileRule(value: unknown, index: number, path: string): CompiledRule 
   const destination = compileEntity(rule['destination'], path, 'destination', errors);
 
   // One IP version per rule, matching ipVersion when set.
-  const versions = versionBits(source) | versionBits(destination);
-  if (versions === 3) errors.push(`${path}: mixes IPv4 and IPv6 addresses in nets/notNets; use one IP version per rule`);
-  if (ipVersion !== undefined && (versions === 1 || versions === 2) && versions !== (ipVersion === 4 ? 1 : 2)) {
+  const sourceNets = versionsIn(source.nets);
+  const sourceNotNets = versionsIn(source.notNets);
+  const destinationNets = versionsIn(destination.nets);
+  const destinationNotNets = versionsIn(destination.notNets);
+  const versions = sourceNets | sourceNotNets | destinationNets | destinationNotNets;
+  const renderedVersions =
+    (ipVersion === undefined ? BOTH_VERSIONS : versionBit(ipVersion)) &
+    keptBy(sourceNets) & keptBy(sourceNotNets) & keptBy(destinationNets) & keptBy(destinationNotNets);
+  if (versions === BOTH_VERSIONS) errors.push(`${path}: mixes IPv4 and IPv6 addresses in nets/notNets; use one IP version per rule`);
+  if (ipVersion !== undefined && (versions === 1 || versions === 2) && versions !== versionBit(ipVersion)) {
     errors.push(`${path}: ipVersion is ${ipVersion} but nets/notNets hold IPv${ipVersion === 4 ? 6 : 4} addresses`);
   }
 
@@ -335,6 +351,7 @@ function compileRule(value: unknown, index: number, path: string): CompiledRule 
     protocol,
     notProtocol,
     ipVersion,
+    renderedVersions,
     icmpConstrained,
     httpConstrained: rule['http'] != null,
     source,

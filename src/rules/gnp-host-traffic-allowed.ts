@@ -15,7 +15,7 @@ import { PortIntervalSet } from '../calico/ports.ts';
 import type { Finding, Rule } from './types.ts';
 import { selectedAfterWrite } from './support/after-write.ts';
 import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
-import { dropCause } from './support/verdict-text.ts';
+import { dropCause, dropsByProtocol } from './support/verdict-text.ts';
 
 /** Every port outside the node-port range; kept for the last range asked (the config's). */
 const portsOutside = recentMemo(1, (range: string) => PortIntervalSet.ALL.minus(PortIntervalSet.of([range])));
@@ -36,9 +36,7 @@ export const gnpHostTrafficAllowed: Rule = {
     const ports = portsOutside(nodePorts);
     const findings: Finding[] = [];
     for (const { hostEndpoint: hep, policies } of classes) {
-      const dropped = ['TCP', 'UDP']
-        .map((protocol) => ({ protocol, verdict: evaluateHostIngress(policies, hep, { protocol, source: 'any', destination: { hostEndpoint: hep }, ports }) }))
-        .filter(({ verdict }) => !verdict.allowed);
+      const dropped = dropsByProtocol((protocol) => evaluateHostIngress(policies, hep, { protocol, source: 'any', destination: { hostEndpoint: hep }, ports }));
       if (dropped.length === 0) continue;
       const protocols = dropped.map((d) => d.protocol).join('/');
       findings.push({

@@ -11,7 +11,7 @@
  * pre-DNAT pod Allow does not cover them; that case gets its own message. Host endpoints are taken one per class of
  * identical labels and profiles.
  */
-import { evaluateForwarded, FELIX_DEFAULT_FAILSAFE_INBOUND, type PortRule, type Verdict } from '../calico/dataplane.ts';
+import { evaluateForwarded, FELIX_DEFAULT_FAILSAFE_INBOUND, type PortRule } from '../calico/dataplane.ts';
 import type { HostEndpointView } from '../calico/host-endpoint.ts';
 import { NetSet } from '../calico/nets.ts';
 import { compilePolicy, type CompiledPolicy } from '../calico/policy.ts';
@@ -21,14 +21,10 @@ import { selectedAfterWrite, type SelectedClass } from './support/after-write.ts
 import { netOf } from './support/cidr.ts';
 import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
 import { podCIDRs } from './support/network.ts';
-import { dropCause } from './support/verdict-text.ts';
+import { dropCause, dropsByProtocol, type Drop } from './support/verdict-text.ts';
 
 /** A normal (not pre-DNAT, not untracked) policy that applies to forwarded traffic. */
 const isForwardPolicy = (p: CompiledPolicy): boolean => p.applyOnForward && !p.preDNAT && !p.doNotTrack;
-
-type Drop = { protocol: string; verdict: Verdict };
-
-const PROTOCOLS = ['TCP', 'UDP'] as const;
 
 /** The message for the first host-endpoint class that drops something (one finding per CIDR is enough to act on). */
 function firstDrop(classes: readonly SelectedClass[], drops: (c: SelectedClass) => Drop[], message: (hep: HostEndpointView, dropped: Drop[]) => string): string | null {
@@ -63,16 +59,8 @@ export const gnpPodCIDRAllowed: Rule = {
       const net = netOf(cidr);
       if (net === null) continue;
       const destination = { nets: NetSet.ofNet(net) };
-      const dropsFor = ({ hostEndpoint: hep, policies }: SelectedClass, failsafe: readonly PortRule[]): Drop[] => {
-        const dropped: Drop[] = [];
-        const options = { failsafe };
-        for (let i = 0; i < PROTOCOLS.length; i++) {
-          const protocol = PROTOCOLS[i]!;
-          const verdict = evaluateForwarded(policies, hep, { protocol, source: 'any', destination, ports: PortIntervalSet.ALL }, options);
-          if (!verdict.allowed) dropped.push({ protocol, verdict });
-        }
-        return dropped;
-      };
+      const dropsFor = ({ hostEndpoint: hep, policies }: SelectedClass, failsafe: readonly PortRule[]): Drop[] =>
+        dropsByProtocol((protocol) => evaluateForwarded(policies, hep, { protocol, source: 'any', destination, ports: PortIntervalSet.ALL }, { failsafe }));
       // First without failsafe ports (all ports alike), then the ports Felix lets skip pre-DNAT policy.
       const finding =
         firstDrop(classes, (c) => dropsFor(c, []), (hep, dropped) =>

@@ -11,6 +11,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { isCidr } from '../config/cidr-format.ts';
 import { describeSchemaError, type PathMessage } from '../kube/field-path.ts';
+import { versionBit } from '../calico/nets.ts';
 import { parseSelectorCached, SelectorSyntaxError } from '../calico/selector/index.ts';
 import type { Finding, Rule } from './types.ts';
 import { netOf } from './support/cidr.ts';
@@ -100,7 +101,7 @@ function netVersions(nets: unknown): number {
   for (let i = 0; i < nets.length; i++) {
     const n: unknown = nets[i];
     const cidr = typeof n === 'string' ? netOf(n) : null;
-    if (cidr) bits |= cidr.version === 4 ? 1 : 2;
+    if (cidr) bits |= versionBit(cidr.version);
   }
   return bits;
 }

@@ -1,8 +1,7 @@
-import { boundedMemo } from '../../calico/memo.ts';
 import { netContains, tryParseNet, type Net } from '../../calico/nets.ts';
 
-/** An IP or CIDR parsed once (addresses and ranges repeat across requests); null when invalid. */
-export const netOf: (value: string) => Net | null = boundedMemo(10_000, (value: string) => tryParseNet(value) ?? null);
+/** An IP or CIDR, null when invalid (parseNet keeps each valid text's Net, so repeats are cheap). */
+export const netOf = (value: string): Net | null => tryParseNet(value) ?? null;
 
 /** True when network `inner` lies wholly inside network `outer` (same IP family only). */
 export function cidrWithin(inner: string, outer: string): boolean {

@@ -17,3 +17,21 @@ export function dropCause(verdict: Verdict): string {
   }
   return 'is dropped';
 }
+
+/** A protocol whose flow a verdict does not fully allow. */
+export interface Drop {
+  readonly protocol: string;
+  readonly verdict: Verdict;
+}
+
+const PROTOCOLS = ['TCP', 'UDP'] as const;
+
+/** The TCP and UDP flows of one shape that are dropped (in part), with their verdicts. */
+export function dropsByProtocol(verdictFor: (protocol: string) => Verdict): Drop[] {
+  const dropped: Drop[] = [];
+  for (let i = 0; i < PROTOCOLS.length; i++) {
+    const verdict = verdictFor(PROTOCOLS[i]!);
+    if (!verdict.allowed) dropped.push({ protocol: PROTOCOLS[i]!, verdict });
+  }
+  return dropped;
+}
