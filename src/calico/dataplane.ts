@@ -46,7 +46,8 @@ import { compareTiers, comparePolicies, governsIngress, DEFAULT_TIER, type Compi
 import { PortIntervalSet } from './ports.ts';
 import { protocolNumber, protocolName, type ProtocolSpec } from './protocols.ts';
 
-export type Stage = 'untracked' | 'pre-dnat' | 'forward' | 'normal';
+/** Where a host endpoint's policy applies (not the admission stage of src/rules/types.ts). */
+export type PolicyStage = 'untracked' | 'pre-dnat' | 'forward' | 'normal';
 
 /** A Felix failsafe entry: `protocol:port`, optionally only from `net`. */
 export interface PortRule {
@@ -77,7 +78,7 @@ export interface RuleCause {
   readonly tier: string;
   readonly ruleIndex: number;
   readonly action: RuleAction;
-  readonly stage: Stage;
+  readonly stage: PolicyStage;
   /** True when the rule matches only part of the flow (only for Deny). */
   readonly partial: boolean;
 }
@@ -88,6 +89,8 @@ export type VerdictCause =
       readonly defaultDeny: 'forward' | 'host-endpoint';
       /** The policies whose presence switched the default deny on (may be empty for host-endpoint). */
       readonly policies: readonly string[];
+      /** The tier whose end-of-tier drop decided; undefined for the profiles' default deny. */
+      readonly tier?: string | undefined;
     }
   | {
       readonly defaultAllow: 'no-forward-policy' | 'profile' | 'failsafe' | 'pre-dnat-pass-through';
@@ -159,13 +162,13 @@ function stageOf(policy: CompiledPolicy): 'untracked' | 'pre-dnat' | 'normal' {
 }
 
 interface Segment {
-  readonly stage: Stage;
+  readonly stage: PolicyStage;
   readonly tier: string;
   readonly policies: readonly CompiledPolicy[];
 }
 
 /** Groups policies (already in tier order) into one segment per tier. */
-function segmentsFor(stage: Stage, policies: readonly CompiledPolicy[]): Segment[] {
+function segmentsFor(stage: PolicyStage, policies: readonly CompiledPolicy[]): Segment[] {
   const segments: Segment[] = [];
   let start = 0;
   for (let i = 1; i <= policies.length; i++) {
@@ -184,7 +187,7 @@ function segmentsFor(stage: Stage, policies: readonly CompiledPolicy[]): Segment
  * and endpoint, not per flow): `host` to the host itself, `forwarded` on through it, `preDnat`
  * up to DNAT. `normalPolicies` names the normal policies (a drop by the default deny cites them).
  */
-interface Stages extends Record<Stage, readonly Segment[]> {
+interface Stages extends Record<PolicyStage, readonly Segment[]> {
   readonly host: readonly Segment[];
   readonly forwarded: readonly Segment[];
   readonly preDnat: readonly Segment[];
@@ -245,14 +248,14 @@ function computeStages(
   };
 }
 
-const STAGE_WORDS: Record<Stage, string> = {
+const STAGE_WORDS: Record<PolicyStage, string> = {
   untracked: 'untracked policy',
   'pre-dnat': 'pre-DNAT policy',
   forward: 'applyOnForward policy',
   normal: 'policy',
 };
 
-function policyWords(stage: Stage, policy: string, tier: string): string {
+function policyWords(stage: PolicyStage, policy: string, tier: string): string {
   return `${STAGE_WORDS[stage]} "${policy}"${tier === DEFAULT_TIER ? '' : ` (tier "${tier}")`}`;
 }
 
@@ -265,7 +268,7 @@ type Terminal = (passedBy: RuleCause | undefined) => Verdict;
 
 interface Walk {
   readonly segments: readonly Segment[];
-  readonly viewFor: (stage: Stage) => FlowView;
+  readonly viewFor: (stage: PolicyStage) => FlowView;
   readonly terminal: Terminal;
   readonly hep: HostEndpointView;
   /** The flow (part) in words, starting every explanation (written only when explained). */
@@ -290,7 +293,7 @@ function endOfTier(w: Walk, segment: Segment, partlyAllowed: boolean): Verdict {
   if (segment.stage === 'forward') {
     return verdict(
       false,
-      { defaultDeny: 'forward', policies: names },
+      { defaultDeny: 'forward', policies: names, tier: segment.tier },
       () =>
         `${w.label()}: ${noRule}, and applyOnForward ${subject()} host endpoint "${w.hep.name}", ` +
         'which turns on the default deny for forwarded traffic.',
@@ -298,7 +301,7 @@ function endOfTier(w: Walk, segment: Segment, partlyAllowed: boolean): Verdict {
   }
   return verdict(
     false,
-    { defaultDeny: 'host-endpoint', policies: names },
+    { defaultDeny: 'host-endpoint', policies: names, tier: segment.tier },
     () =>
       `${w.label()}: ${subject()} host endpoint "${w.hep.name}" but ${noRule}; ` +
       'a host endpoint drops traffic to the host that its policies do not allow.',
