@@ -3,6 +3,7 @@ import type { Rule } from './types.ts';
 import { gnpHostTrafficAllowed } from './gnp-host-traffic-allowed.ts';
 import { gnpPodCIDRAllowed } from './gnp-pod-cidr-allowed.ts';
 import { serviceClusterIPPolicy } from './service-cluster-ip-policy.ts';
+import { serviceClusterIPOpen } from './service-cluster-ip-open.ts';
 import { gnpClusterIPNeedsPreDNAT } from './gnp-cluster-ip-needs-prednat.ts';
 import { gnpPreDNATApplyOnForward } from './gnp-prednat-apply-on-forward.ts';
 import { gnpPreDNATDoNotTrack } from './gnp-prednat-do-not-track.ts';
@@ -22,6 +23,7 @@ export const ALL_RULES: readonly Rule[] = [
   serviceClusterIPPinned,
   serviceClusterIPAdvertised,
   serviceClusterIPPolicy,
+  serviceClusterIPOpen,
   gnpSchema,
   gnpClusterIPNeedsPreDNAT,
   gnpPreDNATApplyOnForward,
