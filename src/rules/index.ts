@@ -4,6 +4,7 @@ import { gnpHostTrafficAllowed } from './gnp-host-traffic-allowed.ts';
 import { gnpPodCIDRAllowed } from './gnp-pod-cidr-allowed.ts';
 import { serviceClusterIPPolicy } from './service-cluster-ip-policy.ts';
 import { serviceClusterIPOpen } from './service-cluster-ip-open.ts';
+import { gnpExposureChange } from './gnp-exposure-change.ts';
 import { gnpClusterIPNeedsPreDNAT } from './gnp-cluster-ip-needs-prednat.ts';
 import { gnpPreDNATApplyOnForward } from './gnp-prednat-apply-on-forward.ts';
 import { gnpPreDNATDoNotTrack } from './gnp-prednat-do-not-track.ts';
@@ -31,6 +32,7 @@ export const ALL_RULES: readonly Rule[] = [
   gnpPreDNATDoNotTrack,
   gnpPodCIDRAllowed,
   gnpHostTrafficAllowed,
+  gnpExposureChange,
   hostEndpointExpectedIPs,
 ];
 
