@@ -83,6 +83,17 @@ export interface ReachOptions extends EvaluateOptions {
   readonly within?: NetSet | undefined;
 }
 
+const selectedCache = new WeakMap<readonly CompiledPolicy[], WeakMap<HostEndpointView, CompiledPolicy[]>>();
+
+/** The ingress policies that select the endpoint, kept per (policy list, endpoint): a list serves many destinations. */
+function selectedFor(policies: readonly CompiledPolicy[], hep: HostEndpointView): CompiledPolicy[] {
+  let byHep = selectedCache.get(policies);
+  if (byHep === undefined) selectedCache.set(policies, (byHep = new WeakMap()));
+  let selected = byHep.get(hep);
+  if (selected === undefined) byHep.set(hep, (selected = policies.filter((p) => governsIngress(p) && selectsHostEndpoint(p, hep))));
+  return selected;
+}
+
 /** The sets a source region can be cut by: rule source sets and failsafe nets that can matter here. */
 function cutsFor(policies: readonly CompiledPolicy[], hep: HostEndpointView, flow: Flow, version: IPVersion, failsafe: readonly PortRule[]): NetSet[] {
   const views = [viewFlow(flow, version), viewFlow(flow, version, true)].filter((v) => v !== undefined);
@@ -92,9 +103,9 @@ function cutsFor(policies: readonly CompiledPolicy[], hep: HostEndpointView, flo
     const key = only.toCidrs().join(',');
     if (!cuts.has(key)) cuts.set(key, only);
   };
-  for (let i = 0; i < policies.length; i++) {
-    const policy = policies[i]!;
-    if (!governsIngress(policy) || !selectsHostEndpoint(policy, hep)) continue;
+  const selected = selectedFor(policies, hep);
+  for (let i = 0; i < selected.length; i++) {
+    const policy = selected[i]!;
     for (let r = 0; r < policy.ingress.length; r++) {
       const rule = policy.ingress[r]!;
       const addresses = rule.source.addresses;
@@ -187,7 +198,8 @@ export function reachability(policies: readonly CompiledPolicy[], hep: HostEndpo
   if (!space.isEmpty()) {
     const cuts = cutsFor(policies, hep, destinationFlow(dest, 'any'), version, failsafe);
     for (const piece of refine(space, cuts)) {
-      const detail = evaluateForwarded(policies, hep, destinationFlow(dest, piece), opts);
+      // The evaluator would select the same policies again: hand it the selection.
+      const detail = evaluateForwarded(selectedFor(policies, hep), hep, destinationFlow(dest, piece), opts);
       const { verdict, decidedBy } = regionVerdict(detail);
       const key = keyOf(verdict, decidedBy);
       const group = groups.get(key);

@@ -14,7 +14,7 @@ import { parseSelectorCached } from '../../calico/selector/index.ts';
 import type { ClusterSnapshot } from '../../cluster/types.ts';
 import { exposureReason } from '../../kube/exposure.ts';
 import type { RuleContext } from '../types.ts';
-import { hostEndpointClasses } from './after-write.ts';
+import { hostEndpointClasses, policySelectorKeys } from './after-write.ts';
 import { netOf } from './cidr.ts';
 import { podCIDRs } from './network.ts';
 import { declaredClusterIPs, isHeadless, objectRef, serviceSpec } from './service.ts';
@@ -119,12 +119,22 @@ function computeGroups(ctx: Ctx, policies: readonly CompiledPolicy[]): HostGroup
     receives = () => true; // the config loader refuses a bad selector
   }
   const ingress = policies.filter(governsIngress);
+  // Selection depends only on the labels the policy selectors read: endpoints that agree on
+  // those are selected alike, so selectors run once per distinct combination, not per endpoint.
+  const keys = [...policySelectorKeys(ingress)].sort();
+  const selection = new Map<string, string>();
   const byKey = new Map<string, { names: string[]; hostEndpoint: HostEndpointView }>();
   for (const obj of ctx.cluster.hostEndpoints) {
     const hep = hostEndpointView(obj);
     if (!receives(hep)) continue;
-    let key = hep.interfaceName === '*' ? '*' : '';
-    for (let i = 0; i < ingress.length; i++) if (selectsHostEndpoint(ingress[i]!, hep)) key += `,${i}`;
+    const labelsKey = JSON.stringify(keys.map((k) => hep.labels[k] ?? null));
+    let selected = selection.get(labelsKey);
+    if (selected === undefined) {
+      selected = '';
+      for (let i = 0; i < ingress.length; i++) if (selectsHostEndpoint(ingress[i]!, hep)) selected += `,${i}`;
+      selection.set(labelsKey, selected);
+    }
+    const key = (hep.interfaceName === '*' ? '*' : '') + selected;
     const group = byKey.get(key);
     if (group === undefined) byKey.set(key, { names: [hep.name], hostEndpoint: hep });
     else group.names.push(hep.name);
