@@ -9,7 +9,7 @@ import type { ClusterSnapshot } from '../cluster/types.ts';
 import type { Config } from '../config/types.ts';
 import { GuardError } from '../errors.ts';
 import { answerTarget, exposedService, storedPolicies, type ServiceTarget } from '../rules/support/service-reach.ts';
-import { decidedByText, sourcesText } from '../rules/support/verdict-text.ts';
+import { decidedByText, explainVerdict, sourcesText } from '../rules/support/verdict-text.ts';
 
 export interface ExplainQuery {
   /** `namespace/name` of one exposed Service. */
@@ -150,6 +150,8 @@ export function explain(cluster: ClusterSnapshot, config: Config, query: Explain
         const by = decidedByText(r) + (r.verdict === 'reaches' && r.decidedBy.rule === null ? '  [by default]' : '');
         lines.push(`    ${r.verdict.padEnd(8)} ${sourcesText(r.set, reach.version).padEnd(width)}  ${by}`);
       }
+      // One source asked about: the dataplane's own account of it, step by step.
+      if (within !== undefined && reach.regions.length === 1) lines.push(`    why: ${explainVerdict(reach.regions[0]!.detail)}`);
     }
     targets.push({
       service: target.service,

@@ -96,3 +96,8 @@ t.test('parseDestination', async (t) => {
   t.match(parseDestination('fd00:10:96::10/SCTP'), { ip: { version: 6 }, port: undefined, protocol: 'SCTP' });
   t.throws(() => parseDestination('10.20.30.0/24'));
 });
+
+t.test('--from in text: the dataplane account of that source', async (t) => {
+  const { out } = await run(['-f', guide, '--to', '10.20.30.40:443', '--from', '192.0.2.9']);
+  t.match(out, /why: IPv4 TCP port 443 from 192\.0\.2\.9\/32 to 10\.20\.30\.40\/32 \(after DNAT: 192\.168\.0\.0\/16\): no untracked or pre-DNAT rule decides it, and no normal applyOnForward ingress policy selects host endpoint "node1-eth0", so forwarded traffic is allowed by default\./);
+});
