@@ -92,7 +92,7 @@ export interface RuleCause {
 export type VerdictCause =
   | RuleCause
   | {
-      readonly defaultDeny: 'forward' | 'host-endpoint';
+      readonly defaultDeny: 'forward' | 'host-endpoint' | 'workload';
       /** The policies whose presence switched the default deny on (may be empty for host-endpoint). */
       readonly policies: readonly string[];
       /** The tier whose end-of-tier drop decided; undefined for the profiles' default deny. */
@@ -103,7 +103,7 @@ export type VerdictCause =
       readonly passedBy?: RuleCause | undefined;
     }
   | {
-      readonly defaultAllow: 'no-forward-policy' | 'profile' | 'failsafe' | 'pre-dnat-pass-through';
+      readonly defaultAllow: 'no-forward-policy' | 'profile' | 'failsafe' | 'pre-dnat-pass-through' | 'no-workload-policy';
       readonly profile?: string;
       /** `profile`: the normal Pass rule that sent the flow to the profiles. */
       readonly passedBy?: RuleCause | undefined;
@@ -112,7 +112,7 @@ export type VerdictCause =
     };
 
 /** Which evaluation a verdict came from. */
-export type Evaluation = 'forwarded' | 'host' | 'pre-dnat';
+export type Evaluation = 'forwarded' | 'host' | 'pre-dnat' | 'workload';
 
 /**
  * The part of a flow a verdict is about (one IP version, failsafe ports or the rest), as
@@ -120,6 +120,7 @@ export type Evaluation = 'forwarded' | 'host' | 'pre-dnat';
  */
 export interface FlowPart {
   readonly evaluation: Evaluation;
+  /** The endpoint the traffic arrives on (for `workload`: the pods, as a view of their labels). */
   readonly hostEndpoint: HostEndpointView;
   /** The part as untracked and pre-DNAT policy see it. */
   readonly view: FlowView;
@@ -270,7 +271,8 @@ interface Walk {
 
 function endOfTier(w: Walk, segment: Segment, partlyAllowed: boolean): Verdict {
   const names = segment.policies.map((p) => p.name);
-  return verdict(false, { defaultDeny: segment.stage === 'forward' ? 'forward' : 'host-endpoint', policies: names, tier: segment.tier, partlyAllowed }, w.part);
+  const kind = segment.stage === 'forward' ? 'forward' : w.part.evaluation === 'workload' ? 'workload' : 'host-endpoint';
+  return verdict(false, { defaultDeny: kind, policies: names, tier: segment.tier, partlyAllowed }, w.part);
 }
 
 function combine(a: Verdict, b: Verdict): Verdict {
@@ -542,6 +544,44 @@ export function evaluatePreDnat(
       part: facts,
     });
   });
+}
+
+/**
+ * Traffic arriving at workloads (a Service's backend pods) from `flow.source` (with
+ * `flow.sourceHost` when a node sends it, SNATed to its address in cluster mode): the ingress
+ * policies whose selector matches the pods' labels (the caller passes those that can apply:
+ * global ones, and namespaced ones of the pods' namespace), in tier order, each tier ending in
+ * a drop; no policy at all → allowed (Kubernetes' default); passed out of the last tier → the
+ * namespace profile, which allows. No failsafe ports for workloads.
+ */
+export function evaluateWorkloadIngress(policies: readonly CompiledPolicy[], pods: HostEndpointView, flow: Flow): Verdict {
+  const selected = sortedSelection(policies, pods);
+  const segments = segmentsFor('normal', selected);
+  const verdicts: Verdict[] = [];
+  for (const version of flowVersions(flow)) {
+    const view = viewFlow(flow, version);
+    if (view === undefined) continue;
+    const afterDnat = flow.afterDnat === undefined ? undefined : viewFlow(flow, version, true);
+    const facts: FlowPart = { evaluation: 'workload', hostEndpoint: pods, view, afterDnat, whole: view, wholeAfterDnat: afterDnat, failsafe: false, failsafeAside: false };
+    verdicts.push(
+      runWalk({
+        segments,
+        viewFor: () => afterDnat ?? view,
+        terminal: (passedBy) =>
+          selected.length === 0
+            ? verdict(true, { defaultAllow: 'no-workload-policy' }, facts)
+            : verdict(true, { defaultAllow: 'profile', profile: 'the namespace profile', passedBy, policies: selected.map((p) => p.name) }, facts),
+        part: facts,
+      }),
+    );
+  }
+  if (verdicts.length === 0) throw new RangeError('the flow has no packets for any IP version');
+  return verdicts.find((v) => !v.allowed) ?? verdicts[0]!;
+}
+
+function sortedSelection(policies: readonly CompiledPolicy[], pods: HostEndpointView): CompiledPolicy[] {
+  const selected = policies.filter((p) => governsIngress(p) && !p.preDNAT && !p.doNotTrack && p.selector !== undefined && p.selector.matches(pods.labels));
+  return selected.sort((a, b) => compareTiers(a.tier, b.tier) || comparePolicies(a, b));
 }
 
 /** Narrows a verdict cause to a rule. */

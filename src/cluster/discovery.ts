@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { describeError, getJson, isRecord, KubeApiError } from './kube-request.ts';
-import { CALICO_GROUP_VERSIONS, CALICO_RESOURCES, calicoTarget, SERVICES_TARGET } from './resources.ts';
+import { CALICO_GROUP_VERSIONS, CALICO_RESOURCES, calicoTarget, OPTIONAL_CALICO_RESOURCES, SERVICES_TARGET } from './resources.ts';
 import type { WatchTarget } from './resources.ts';
 
 export type DiscoveryOutcome =
@@ -55,6 +55,10 @@ export async function discoverWatchTargets(kubeConfig: KubeConfig, signal: Abort
       ok: false,
       reason: `no Calico API is served: neither ${CALICO_GROUP_VERSIONS.join(' nor ')} lists ${missing.join(', ')}`,
     };
+  }
+  for (const resource of OPTIONAL_CALICO_RESOURCES) {
+    const groupVersion = CALICO_GROUP_VERSIONS.find((gv) => served.get(gv)?.has(resource.plural) === true);
+    if (groupVersion !== undefined) targets.push(calicoTarget(resource, groupVersion));
   }
   targets.push(SERVICES_TARGET);
   return { ok: true, targets, missing };

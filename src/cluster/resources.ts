@@ -16,7 +16,7 @@ export const CALICO_CRD_V1 = 'crd.projectcalico.org/v1';
 export const CALICO_GROUP_VERSIONS: readonly string[] = [CALICO_V3, CALICO_CRD_V1];
 
 /** Where an object lands in the snapshot. */
-export type Bucket = 'globalNetworkPolicies' | 'hostEndpoints' | 'ipPools' | 'bgpConfigurations' | 'services';
+export type Bucket = 'globalNetworkPolicies' | 'hostEndpoints' | 'ipPools' | 'bgpConfigurations' | 'services' | 'networkPolicies';
 
 export interface ResourceKind {
   readonly bucket: Bucket;
@@ -30,6 +30,12 @@ export const CALICO_RESOURCES: readonly ResourceKind[] = [
   { bucket: 'ipPools', plural: 'ippools', kind: 'IPPool' },
   { bucket: 'bgpConfigurations', plural: 'bgpconfigurations', kind: 'BGPConfiguration' },
 ];
+
+/**
+ * Calico resources read when served and not missed otherwise: NetworkPolicy (namespaced, listed
+ * across namespaces at the same collection path) only informs the backend-side rules.
+ */
+export const OPTIONAL_CALICO_RESOURCES: readonly ResourceKind[] = [{ bucket: 'networkPolicies', plural: 'networkpolicies', kind: 'NetworkPolicy' }];
 
 export const SERVICES: ResourceKind = { bucket: 'services', plural: 'services', kind: 'Service' };
 

@@ -21,6 +21,7 @@ export class SnapshotStore {
     ['ipPools', new Map()],
     ['bgpConfigurations', new Map()],
     ['services', new Map()],
+    ['networkPolicies', new Map()],
   ]);
   #current: ClusterSnapshot | null = null;
 
@@ -56,6 +57,7 @@ export class SnapshotStore {
       hostEndpoints: this.#sorted('hostEndpoints'),
       globalNetworkPolicies: this.#sorted('globalNetworkPolicies'),
       exposedServices: this.#sorted('services'),
+      networkPolicies: this.#sorted('networkPolicies'),
     });
     return this.#current;
   }

@@ -4,6 +4,7 @@ import { gnpHostTrafficAllowed } from './gnp-host-traffic-allowed.ts';
 import { gnpPodCIDRAllowed } from './gnp-pod-cidr-allowed.ts';
 import { serviceClusterIPPolicy } from './service-cluster-ip-policy.ts';
 import { serviceClusterIPOpen } from './service-cluster-ip-open.ts';
+import { serviceBackendsAllowHosts } from './service-backends-allow-hosts.ts';
 import { gnpExposureChange } from './gnp-exposure-change.ts';
 import { gnpClusterIPNeedsPreDNAT } from './gnp-cluster-ip-needs-prednat.ts';
 import { gnpPreDNATApplyOnForward } from './gnp-prednat-apply-on-forward.ts';
@@ -25,6 +26,7 @@ export const ALL_RULES: readonly Rule[] = [
   serviceClusterIPAdvertised,
   serviceClusterIPPolicy,
   serviceClusterIPOpen,
+  serviceBackendsAllowHosts,
   gnpSchema,
   gnpClusterIPNeedsPreDNAT,
   gnpPreDNATApplyOnForward,

@@ -71,6 +71,7 @@ export function explainVerdict(verdict: Verdict): string {
       if (by.defaultDeny === 'forward') {
         return `${walkLabel}: ${noRule}, and applyOnForward ${subject} host endpoint "${hep}", which turns on the default deny for forwarded traffic.`;
       }
+      if (by.defaultDeny === 'workload') return `${walkLabel}: ${subject} ${hep} but ${noRule}; a tier whose policies select a workload drops what they do not allow.`;
       return `${walkLabel}: ${subject} host endpoint "${hep}" but ${noRule}; a host endpoint drops traffic to the host that its policies do not allow.`;
     }
     const profiles = part.hostEndpoint.profiles;
@@ -83,6 +84,8 @@ export function explainVerdict(verdict: Verdict): string {
       return `${label}: ${portWords(part.view)} ${part.evaluation === 'host' ? 'always reach the host' : 'skip untracked and pre-DNAT policy'} (Felix FailsafeInboundHostPorts).`;
     case 'profile':
       return `${label}: ${profilesWhy(by.passedBy, by.policies ?? [], hep)}, and profile "${by.profile ?? DEFAULT_ALLOW_PROFILE}" allows all traffic.`;
+    case 'no-workload-policy':
+      return `${label}: no policy selects ${hep}, so Kubernetes' default lets it in.`;
     case 'pre-dnat-pass-through':
       return `${label}: no untracked or pre-DNAT rule on host endpoint "${hep}" decides it; it passes on to normal or forward policy.`;
     case 'no-forward-policy': {
