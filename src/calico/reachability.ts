@@ -136,7 +136,7 @@ function protocolNumberOrNull(spec: ProtocolSpec): number | null {
 }
 
 /** Cuts `space` into pieces on which every set in `cuts` is all-or-nothing. */
-function refine(space: NetSet, cuts: readonly NetSet[]): NetSet[] {
+export function refine(space: NetSet, cuts: readonly NetSet[]): NetSet[] {
   let pieces = [space];
   for (const cut of cuts) {
     const next: NetSet[] = [];

@@ -8,6 +8,7 @@ import { openRegions, type DecidedBy, type Reachability, type ReachVerdict } fro
 import type { ClusterSnapshot } from '../cluster/types.ts';
 import type { Config } from '../config/types.ts';
 import { GuardError } from '../errors.ts';
+import { backendsOf, hostsToPods } from '../rules/support/backends.ts';
 import { answerTarget, exposedService, storedPolicies, type ServiceTarget } from '../rules/support/service-reach.ts';
 import { decidedByText, explainVerdict, sourcesText } from '../rules/support/verdict-text.ts';
 
@@ -150,6 +151,11 @@ export function explain(cluster: ClusterSnapshot, config: Config, query: Explain
         const by = decidedByText(r) + (r.verdict === 'reaches' && r.decidedBy.rule === null ? '  [by default]' : '');
         lines.push(`    ${r.verdict.padEnd(8)} ${sourcesText(r.set, reach.version).padEnd(width)}  ${by}`);
       }
+      // Cluster mode's last stage: the pods' policies see the node's address.
+      const service = target.service === null || target.local ? undefined : cluster.exposedServices.find((s) => exposedService(s, config)?.ref === target.service);
+      const backends = service === undefined ? null : backendsOf(service, ctx);
+      const toPods = backends === null || group.assumed ? null : hostsToPods(backends, target, group.hostEndpoint, ctx);
+      if (toPods !== null) lines.push(`    backend  ${toPods.allowed ? 'the pods let these hosts in' : 'the pods DROP traffic from these hosts'}: ${explainVerdict(toPods)}`);
       // One source asked about: the dataplane's own account of it, step by step.
       if (within !== undefined && reach.regions.length === 1) lines.push(`    why: ${explainVerdict(reach.regions[0]!.detail)}`);
     }

@@ -5,6 +5,7 @@ import { gnpPodCIDRAllowed } from './gnp-pod-cidr-allowed.ts';
 import { serviceClusterIPPolicy } from './service-cluster-ip-policy.ts';
 import { serviceClusterIPOpen } from './service-cluster-ip-open.ts';
 import { serviceBackendsAllowHosts } from './service-backends-allow-hosts.ts';
+import { serviceLocalModePolicy } from './service-local-mode-policy.ts';
 import { gnpExposureChange } from './gnp-exposure-change.ts';
 import { gnpClusterIPNeedsPreDNAT } from './gnp-cluster-ip-needs-prednat.ts';
 import { gnpPreDNATApplyOnForward } from './gnp-prednat-apply-on-forward.ts';
@@ -27,6 +28,7 @@ export const ALL_RULES: readonly Rule[] = [
   serviceClusterIPPolicy,
   serviceClusterIPOpen,
   serviceBackendsAllowHosts,
+  serviceLocalModePolicy,
   gnpSchema,
   gnpClusterIPNeedsPreDNAT,
   gnpPreDNATApplyOnForward,

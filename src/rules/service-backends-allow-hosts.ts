@@ -9,14 +9,9 @@
  * their labels for source selectors) to every target port (src/calico/dataplane.ts
  * evaluateWorkloadIngress). No policy selecting the pods means Kubernetes lets everyone in.
  */
-import { evaluateWorkloadIngress } from '../calico/dataplane.ts';
-import { NetSet } from '../calico/nets.ts';
-import { PortIntervalSet } from '../calico/ports.ts';
 import type { Finding, Rule } from './types.ts';
-import { backendsOf, uncertainNote } from './support/backends.ts';
-import { netOf } from './support/cidr.ts';
+import { backendsOf, hostsToPods, uncertainNote } from './support/backends.ts';
 import { SERVICE } from './support/kinds.ts';
-import { podCIDRs } from './support/network.ts';
 import { exposedService, hostGroups, hostNames } from './support/service-reach.ts';
 import { explainVerdict } from './support/verdict-text.ts';
 
@@ -33,7 +28,6 @@ export const serviceBackendsAllowHosts: Rule = {
     if (exposed === null || exposed.local) return [];
     const backends = backendsOf(object, ctx);
     if (backends === null) return [];
-    const pods = NetSet.of(podCIDRs(ctx).filter((c) => netOf(c) !== null));
     const seen = new Set<string>();
     const blocked: string[] = [];
     const ports = new Set<string>();
@@ -42,15 +36,9 @@ export const serviceBackendsAllowHosts: Rule = {
       if (seen.has(key)) continue;
       seen.add(key);
       for (const group of hostGroups(ctx)) {
-        const hep = group.hostEndpoint;
-        if (hep.expectedIPs.length === 0 || group.assumed) continue; // hostendpoint-expected-ips says why label rules miss it
-        const verdict = evaluateWorkloadIngress(backends.policies, backends.pods, {
-          protocol: target.protocol,
-          source: NetSet.of(hep.expectedIPs),
-          sourceHost: hep,
-          destination: pods.isEmpty() ? {} : { nets: pods },
-          ports: typeof target.targetPort === 'number' ? PortIntervalSet.of([target.targetPort]) : PortIntervalSet.ALL,
-        });
+        if (group.assumed) continue;
+        const verdict = hostsToPods(backends, target, group.hostEndpoint, ctx);
+        if (verdict === null) continue; // hostendpoint-expected-ips says why label rules miss it
         if (verdict.allowed) continue;
         ports.add(`${target.targetPort}/${target.protocol}`);
         if (blocked.length < 2) blocked.push(`from host endpoints ${hostNames(group)}: ${explainVerdict(verdict)}`);

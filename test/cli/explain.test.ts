@@ -101,3 +101,8 @@ t.test('--from in text: the dataplane account of that source', async (t) => {
   const { out } = await run(['-f', guide, '--to', '10.20.30.40:443', '--from', '192.0.2.9']);
   t.match(out, /why: IPv4 TCP port 443 from 192\.0\.2\.9\/32 to 10\.20\.30\.40\/32 \(after DNAT: 192\.168\.0\.0\/16\): no untracked or pre-DNAT rule decides it, and no normal applyOnForward ingress policy selects host endpoint "node1-eth0", so forwarded traffic is allowed by default\./);
 });
+
+t.test('the backend stage: what the pods do with traffic from the hosts', async (t) => {
+  const { out } = await run(['-f', guide, '--service', 'default/svc-a']);
+  t.match(out, /^ {4}backend {2}the pods let these hosts in: IPv4 TCP port 443 from 10\.0\.0\.11\/32 to 192\.168\.0\.0\/16: ingress rule 0 \(Allow\) of policy "allow-nodes-svc-a" allows it\.$/m);
+});

@@ -5,12 +5,17 @@
  * service-local-mode-policy.
  */
 import type { KubeObject } from '../../admission/types.ts';
+import { evaluateWorkloadIngress, type Verdict } from '../../calico/dataplane.ts';
+import { NetSet } from '../../calico/nets.ts';
+import { PortIntervalSet } from '../../calico/ports.ts';
+import { netOf } from './cidr.ts';
+import { podCIDRs } from './network.ts';
 import { hostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
 import { compileStoredPolicy, governsIngress, type CompiledPolicy } from '../../calico/policy.ts';
 import type { RuleContext } from '../types.ts';
 import { policySelectorKeys } from './after-write.ts';
 import { objectRef } from './service.ts';
-import { storedPolicies } from './service-reach.ts';
+import { storedPolicies, type ServiceTarget } from './service-reach.ts';
 
 export interface Backends {
   /** The pods as an endpoint view: the Service's selector labels, nothing else known. */
@@ -44,4 +49,21 @@ export function uncertainNote(b: Backends): string {
   if (b.uncertain.length === 0) return '';
   const names = b.uncertain.slice(0, 3).map((n) => `"${n}"`).join(', ') + (b.uncertain.length > 3 ? ` and ${b.uncertain.length - 3} more` : '');
   return ` Uncertain: the selectors of ${names} read labels other than the Service's spec.selector, so whether they select the pods is not known here.`;
+}
+
+/**
+ * Cluster mode's last stage: traffic from a host endpoint (SNATed to its address) to the pods
+ * on the target port, as the pods' policies judge it. Null when the endpoint has no
+ * expectedIPs (label-based rules cannot match it: hostendpoint-expected-ips).
+ */
+export function hostsToPods(b: Backends, target: ServiceTarget, hep: HostEndpointView, ctx: Pick<RuleContext, 'cluster' | 'config'>): Verdict | null {
+  if (hep.expectedIPs.length === 0) return null;
+  const pods = NetSet.of(podCIDRs(ctx).filter((c) => netOf(c) !== null));
+  return evaluateWorkloadIngress(b.policies, b.pods, {
+    protocol: target.protocol,
+    source: NetSet.of(hep.expectedIPs),
+    sourceHost: hep,
+    destination: pods.isEmpty() ? {} : { nets: pods },
+    ports: typeof target.targetPort === 'number' ? PortIntervalSet.of([target.targetPort]) : PortIntervalSet.ALL,
+  });
 }
