@@ -317,7 +317,7 @@ function runWalk(w: Walk): Verdict {
           action: rule.action,
           stage: segment.stage,
           partial,
-          ...(partial ? { uncertainOn: match.uncertainOn } : {}),
+          uncertainOn: partial ? match.uncertainOn : undefined,
         };
         if (rule.action === 'Deny') {
           result = verdict(false, cause, w.part);

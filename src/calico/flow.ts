@@ -112,7 +112,7 @@ export function viewFlow(flow: Flow, version: IPVersion, afterDnat = false): Flo
     sourceIsAny: flow.source === 'any',
     destination,
     destinationHost,
-    ...(flow.sourceHost === undefined ? {} : { sourceHost: flow.sourceHost }),
+    sourceHost: flow.sourceHost, // always present (undefined or not): one object shape for every view
     ports,
   });
 }
