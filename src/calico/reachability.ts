@@ -23,10 +23,11 @@
  * Not modelled: source selectors, namespaceSelector, serviceAccounts and services on a rule
  * side (the evaluator reports them as partial matches: `uncertainOn` says so); named target
  * ports after DNAT; kube-proxy modes other than iptables/nftables (IPVS binds cluster IPs
- * locally); the BPF dataplane; profiles' labelsToApply; the backend pods' own policy (see
- * backend.ts for that stage).
+ * locally); the BPF dataplane; profiles' labelsToApply. The backend pods' own policy is a last
+ * stage only in local mode (`backend`), where it sees the client address; in cluster mode it
+ * sees the node's (rules/support/backends.ts hostsToPods).
  */
-import { evaluateForwarded, isRuleCause, selectsHostEndpoint, type EvaluateOptions, type PortRule, FELIX_DEFAULT_FAILSAFE_INBOUND, type Verdict } from './dataplane.ts';
+import { evaluateForwarded, evaluateWorkloadIngress, isRuleCause, selectsHostEndpoint, type EvaluateOptions, type PortRule, FELIX_DEFAULT_FAILSAFE_INBOUND, type Verdict } from './dataplane.ts';
 import { viewFlow, matchRuleView, type Flow } from './flow.ts';
 import type { HostEndpointView } from './host-endpoint.ts';
 import { NetSet, parseNet, type IPVersion, type Net } from './nets.ts';
@@ -34,8 +35,11 @@ import { governsIngress, type CompiledPolicy } from './policy.ts';
 import { PortIntervalSet } from './ports.ts';
 import { protocolNumber, type ProtocolSpec } from './protocols.ts';
 
-/** The stage that decided a region: a policy stage, or `default` (no rule decided). */
-export type ReachStage = 'untracked' | 'pre-dnat' | 'forward' | 'default';
+/**
+ * The stage that decided a region: a host-endpoint policy stage, `default` (no rule decided),
+ * or `backend` (local mode: the pods' own policy, which sees the client address).
+ */
+export type ReachStage = 'untracked' | 'pre-dnat' | 'forward' | 'default' | 'backend';
 
 export interface DecidedBy {
   readonly stage: ReachStage;
@@ -81,6 +85,11 @@ export interface Reachability {
 export interface ReachOptions extends EvaluateOptions {
   /** Only these sources (e.g. `--from`); every address of the destination's version when omitted. */
   readonly within?: NetSet | undefined;
+  /**
+   * Local mode: the pods keep the client address, so what the host lets through is judged again
+   * by the policies selecting the pods (`pods`: a view of their labels), as a last stage.
+   */
+  readonly backend?: { readonly policies: readonly CompiledPolicy[]; readonly pods: HostEndpointView } | undefined;
 }
 
 const selectedCache = new WeakMap<readonly CompiledPolicy[], WeakMap<HostEndpointView, CompiledPolicy[]>>();
@@ -158,6 +167,11 @@ export function refine(space: NetSet, cuts: readonly NetSet[]): NetSet[] {
 /** The verdict of the evaluator in the terms of a region. */
 export function regionVerdict(v: Verdict): { verdict: ReachVerdict; decidedBy: DecidedBy } {
   const by = v.by;
+  if (v.part.evaluation === 'workload') {
+    const rule = isRuleCause(by) ? by : undefined;
+    const tier = rule?.tier ?? ('defaultDeny' in by ? (by.tier ?? null) : null);
+    return { verdict: v.allowed ? 'reaches' : 'dropped', decidedBy: { stage: 'backend', tier, policy: rule?.policy ?? null, rule: rule?.ruleIndex ?? null } };
+  }
   if (isRuleCause(by)) {
     const stage: ReachStage = by.stage === 'normal' ? 'forward' : by.stage;
     // Untracked traffic is never DNATed, so an untracked Allow does not reach a backend.
@@ -197,9 +211,24 @@ export function reachability(policies: readonly CompiledPolicy[], hep: HostEndpo
   const groups = new Map<string, { set: NetSet; verdict: ReachVerdict; decidedBy: DecidedBy; detail: Verdict; uncertainOn: Set<string> }>();
   if (!space.isEmpty()) {
     const cuts = cutsFor(policies, hep, destinationFlow(dest, 'any'), version, failsafe);
+    const judged: { piece: NetSet; detail: Verdict }[] = [];
     for (const piece of refine(space, cuts)) {
       // The evaluator would select the same policies again: hand it the selection.
       const detail = evaluateForwarded(selectedFor(policies, hep), hep, destinationFlow(dest, piece), opts);
+      const backend = opts.backend;
+      if (backend === undefined || regionVerdict(detail).verdict !== 'reaches') {
+        judged.push({ piece, detail });
+        continue;
+      }
+      // Local mode: what got through is judged again by the pods, which see the client address.
+      const podCuts = backend.policies.flatMap((p) => p.ingress.map((r) => r.source.addresses).filter((a) => a !== undefined));
+      for (const sub of refine(piece, podCuts)) {
+        const atPods = evaluateWorkloadIngress(backend.policies, backend.pods, { ...destinationFlow(dest, sub), destination: dest.afterDnat === undefined ? {} : { nets: dest.afterDnat.nets }, afterDnat: undefined, ports: dest.afterDnat?.ports ?? PortIntervalSet.of([dest.port]) });
+        // An Allow of the pods names these sources; with no pod policy at all the host stage's answer stands.
+        judged.push({ piece: sub, detail: atPods.allowed && !isRuleCause(atPods.by) ? detail : atPods });
+      }
+    }
+    for (const { piece, detail } of judged) {
       const { verdict, decidedBy } = regionVerdict(detail);
       const key = keyOf(verdict, decidedBy);
       const group = groups.get(key);

@@ -136,11 +136,14 @@ export function explain(cluster: ClusterSnapshot, config: Config, query: Explain
   let open = 0;
   for (const target of targetsFor(cluster, config, query)) {
     const ip = target.ip.cidr.replace(/\/(32|128)$/, '');
-    const answers = answerTarget(target, ctx, policies, within);
+    // Local mode: the pods see the client address, so their policy is the last stage of the answer.
+    const service = target.service === null ? undefined : cluster.exposedServices.find((s) => exposedService(s, config)?.ref === target.service);
+    const backends = service === undefined ? null : backendsOf(service, ctx);
+    const answers = answerTarget(target, ctx, policies, within, target.local && backends !== null ? backends : undefined);
     const isOpen = target.service !== null && !target.local && answers.some((a) => openRegions(a.reach).length > 0);
     if (isOpen) open++;
     const head = `${target.service ?? '(destination)'} ${target.ip.version === 6 ? `[${ip}]` : ip}:${target.port}/${target.protocol}`;
-    lines.push(`${head}${target.local ? '  (externalTrafficPolicy: Local: the pods see the client address; their policy is not shown)' : ''}${isOpen ? '  OPEN: reachable by default' : ''}`);
+    lines.push(`${head}${target.local ? '  (externalTrafficPolicy: Local: the pods see the client address; their policy is the last stage)' : ''}${isOpen ? '  OPEN: reachable by default' : ''}`);
     if (answers.length === 0) lines.push('  no host endpoints receive exposed traffic (network.hostEndpointSelector matches none)');
     for (const { group, reach } of answers) {
       const count = group.assumed ? '' : ` (${group.names.length})`;
@@ -152,9 +155,7 @@ export function explain(cluster: ClusterSnapshot, config: Config, query: Explain
         lines.push(`    ${r.verdict.padEnd(8)} ${sourcesText(r.set, reach.version).padEnd(width)}  ${by}`);
       }
       // Cluster mode's last stage: the pods' policies see the node's address.
-      const service = target.service === null || target.local ? undefined : cluster.exposedServices.find((s) => exposedService(s, config)?.ref === target.service);
-      const backends = service === undefined ? null : backendsOf(service, ctx);
-      const toPods = backends === null || group.assumed ? null : hostsToPods(backends, target, group.hostEndpoint, ctx);
+      const toPods = backends === null || target.local || group.assumed ? null : hostsToPods(backends, target, group.hostEndpoint, ctx);
       if (toPods !== null) lines.push(`    backend  ${toPods.allowed ? 'the pods let these hosts in' : 'the pods DROP traffic from these hosts'}: ${explainVerdict(toPods)}`);
       // One source asked about: the dataplane's own account of it, step by step.
       if (within !== undefined && reach.regions.length === 1) lines.push(`    why: ${explainVerdict(reach.regions[0]!.detail)}`);

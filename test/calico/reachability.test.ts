@@ -190,6 +190,20 @@ for (const c of cases) {
   });
 }
 
+t.test('Local mode: the pods see the client address, so their policy is the last stage', async (t) => {
+  const pods = hostEndpointView({ metadata: { name: 'the pods of default/svc-l', labels: { 'k8s-svc': 'svc-l' } }, spec: {} });
+  const podPolicy = gnp('allow-clients-svc-l', { selector: "k8s-svc == 'svc-l'", ingress: [{ action: 'Allow', protocol: 'TCP', source: { nets: ['70.80.90.0/24'] }, destination: { ports: [8443] } }] });
+  const r = reachability(GUIDE, node1, svcA(), { backend: { policies: [...GUIDE, podPolicy], pods } });
+  const at = (source: string) => r.regions.find((g) => g.set.coversAll(parseNet(source)))!;
+  t.match(at('70.80.90.1'), { verdict: 'reaches', decidedBy: { stage: 'backend', policy: 'allow-clients-svc-l', rule: 0 } });
+  t.match(at('50.60.1.1'), { verdict: 'dropped', decidedBy: { stage: 'backend', policy: null, rule: null, tier: 'default' } }, 'the host lets it through, the pods do not');
+  t.match(at('192.0.2.1'), { verdict: 'dropped', decidedBy: { stage: 'backend' } });
+  t.same(r.reachable.toCidrs(), ['70.80.90.0/24']);
+  const none = reachability(GUIDE, node1, svcA(), { backend: { policies: GUIDE, pods } });
+  t.same(none.reachable.toCidrs(), ['0.0.0.0/0'], 'no policy selects the pods: Kubernetes lets in what the host lets through');
+  t.ok(openRegions(none).length > 0);
+});
+
 t.test('regions are disjoint, minimal CIDR lists', async (t) => {
   const r = reachability([...GUIDE, DENY], node1, svcA());
   t.same(r.reachable.toCidrs(), ['50.60.0.0/16']);

@@ -106,3 +106,23 @@ t.test('the backend stage: what the pods do with traffic from the hosts', async 
   const { out } = await run(['-f', guide, '--service', 'default/svc-a']);
   t.match(out, /^ {4}backend {2}the pods let these hosts in: IPv4 TCP port 443 from 10\.0\.0\.11\/32 to 192\.168\.0\.0\/16: ingress rule 0 \(Allow\) of policy "allow-nodes-svc-a" allows it\.$/m);
 });
+
+t.test('Local mode: the pods are the last stage of the answer', async (t) => {
+  const manifests = await Promise.all(['allow-cluster-ips', 'host-endpoints', 'ippool'].map((n) => readFile(join(guide, `${n}.yaml`), 'utf8')));
+  const local = `apiVersion: v1
+kind: Service
+metadata: { name: svc-l, namespace: default, labels: { clusterip-guard.io/exposed: "true" } }
+spec: { type: LoadBalancer, externalTrafficPolicy: Local, clusterIP: 10.20.30.50, selector: { k8s-svc: svc-l }, ports: [{ port: 443, protocol: TCP, targetPort: 8443 }] }
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: { name: allow-clients, namespace: default }
+spec: { selector: "k8s-svc == 'svc-l'", types: [Ingress], ingress: [{ action: Allow, source: { nets: [70.80.90.0/24] } }] }
+`;
+  let out = '';
+  const status = await explainCommand(['-f', '-', '--output', 'json'], { stdout: (s) => void (out += s), stdin: async () => [...manifests, local].join('\n---\n') });
+  t.equal(status, 0, 'local mode is not the service-cluster-ip-open condition');
+  const heps = (JSON.parse(out) as ExplainResult).targets[0]!.hostEndpoints[0]!;
+  t.same(heps.reachableFrom, ['70.80.90.0/24']);
+  t.match(heps.regions.find((r) => r.verdict === 'reaches'), { decidedBy: { stage: 'backend', policy: 'allow-clients', rule: 0 } });
+});

@@ -9,7 +9,7 @@ import { hostEndpointView, type HostEndpointView } from '../../calico/host-endpo
 import { NetSet, type Net } from '../../calico/nets.ts';
 import { compileStoredPolicy, governsIngress, type CompiledPolicy } from '../../calico/policy.ts';
 import { PortIntervalSet } from '../../calico/ports.ts';
-import { reachability, type Destination, type Reachability } from '../../calico/reachability.ts';
+import { reachability, type Destination, type ReachOptions, type Reachability } from '../../calico/reachability.ts';
 import { parseSelectorCached } from '../../calico/selector/index.ts';
 import type { ClusterSnapshot } from '../../cluster/types.ts';
 import { exposureReason } from '../../kube/exposure.ts';
@@ -148,9 +148,15 @@ export interface GroupAnswer {
 }
 
 /** Reachability of one target through each host-endpoint group. */
-export function answerTarget(target: ServiceTarget, ctx: Ctx, policies: readonly CompiledPolicy[] = storedPolicies(ctx.cluster), within?: NetSet): GroupAnswer[] {
+export function answerTarget(
+  target: ServiceTarget,
+  ctx: Ctx,
+  policies: readonly CompiledPolicy[] = storedPolicies(ctx.cluster),
+  within?: NetSet,
+  backend?: ReachOptions['backend'],
+): GroupAnswer[] {
   const dest = destinationOf(target, ctx);
-  return hostGroups(ctx, policies).map((group) => ({ group, reach: reachability(policies, group.hostEndpoint, dest, { within }) }));
+  return hostGroups(ctx, policies).map((group) => ({ group, reach: reachability(policies, group.hostEndpoint, dest, { within, backend }) }));
 }
 
 /** `"node1-eth0", "node2-eth0"`, or the first few and a count. */

@@ -138,7 +138,7 @@ export function dropsByProtocol(verdictFor: (protocol: string) => Verdict): Drop
 // The words for a region and what decided it: the one formatter behind the warnings of
 // service-cluster-ip-open / gnp-exposure-change and `clusterip-guard explain`.
 
-const STAGE_WORDS: Record<DecidedBy['stage'], string> = { untracked: 'untracked ', 'pre-dnat': 'pre-DNAT ', forward: 'applyOnForward ', default: '' };
+const STAGE_WORDS: Record<DecidedBy['stage'], string> = { untracked: 'untracked ', 'pre-dnat': 'pre-DNAT ', forward: 'applyOnForward ', default: '', backend: "the pods' " };
 const MAX_CIDRS = 6;
 
 /**
@@ -177,5 +177,6 @@ export function decidedByText(region: Pick<Region, 'verdict' | 'decidedBy' | 'de
     return 'no untracked or pre-DNAT rule drops it, and no applyOnForward policy selects these host endpoints, so forwarded traffic is allowed by default';
   }
   if (d.stage === 'forward') return `the forward default deny${tier}: applyOnForward policies select these host endpoints and none allows it`;
+  if (d.stage === 'backend') return `the pods' default deny${tier}: policies select the pods and none allows these sources`;
   return `the default deny${tier}`;
 }
