@@ -16,21 +16,26 @@ import { compilePolicy, governsIngress, type CompiledPolicy } from '../calico/po
 import { destinationFlow, type Destination } from '../calico/reachability.ts';
 import type { Finding, Rule, RuleContext } from './types.ts';
 import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
-import { answerTarget, destinationOf, exposedService, storedPolicies, type ServiceTarget } from './support/service-reach.ts';
+import { answerTarget, destinationOf, exposedService, groupsAfterWrite, hostGroups, storedPolicies, type HostGroup, type ServiceTarget } from './support/service-reach.ts';
 import { sourcesText } from './support/verdict-text.ts';
 
 /** Characters of service lines in one warning (the API server keeps 4 KiB for every warning of a response). */
 const BUDGET = 1_500;
 
 /** The policies as they will be after the write. */
-export function policiesAfterWrite(ctx: Pick<RuleContext, 'operation' | 'object' | 'oldObject' | 'cluster'>): { before: readonly CompiledPolicy[]; after: readonly CompiledPolicy[]; changed: CompiledPolicy[] } {
+export function policiesAfterWrite(ctx: Pick<RuleContext, 'operation' | 'object' | 'oldObject' | 'cluster'>): {
+  before: readonly CompiledPolicy[];
+  after: readonly CompiledPolicy[];
+  changed: CompiledPolicy[];
+  submitted: CompiledPolicy | null;
+} {
   const before = storedPolicies(ctx.cluster);
   const name = (ctx.operation === 'DELETE' ? (ctx.oldObject ?? ctx.object) : ctx.object).metadata?.name;
   const old = before.filter((p) => p.name === name);
   const kept = before.filter((p) => p.name !== name);
-  if (ctx.operation === 'DELETE') return { before, after: kept, changed: old };
+  if (ctx.operation === 'DELETE') return { before, after: kept, changed: old, submitted: null };
   const submitted = compilePolicy(ctx.object);
-  return { before, after: [...kept, submitted], changed: [...old, submitted] };
+  return { before, after: [...kept, submitted], changed: [...old, submitted], submitted };
 }
 
 /** Whether a policy can change the answer for a destination: a rule that can match it, or a normal applyOnForward policy (it turns the forward default deny on). */
@@ -43,24 +48,29 @@ function canAffect(policy: CompiledPolicy, dest: Destination): boolean {
 }
 
 /** Sources that reach the target through any of the host endpoints. */
-function reachableFrom(target: ServiceTarget, ctx: Pick<RuleContext, 'cluster' | 'config'>, policies: readonly CompiledPolicy[]): NetSet {
-  return NetSet.of(answerTarget(target, ctx, policies).flatMap((a) => a.reach.reachable.toCidrs()));
+function reachableFrom(target: ServiceTarget, ctx: Pick<RuleContext, 'cluster' | 'config'>, policies: readonly CompiledPolicy[], groups: readonly HostGroup[]): NetSet {
+  return NetSet.of(answerTarget(target, ctx, policies, undefined, undefined, groups).flatMap((a) => a.reach.reachable.toCidrs()));
 }
 
 const same = (a: NetSet, b: NetSet): boolean => a.coversAll(b) && b.coversAll(a);
 
 /** One line per changed target: "default/svc-a 10.20.30.40:443/TCP becomes reachable from … (was …)". */
 export function exposureChanges(ctx: Pick<RuleContext, 'operation' | 'object' | 'oldObject' | 'cluster' | 'config'>): string[] {
-  const { before, after, changed } = policiesAfterWrite(ctx);
+  const { before, after, changed, submitted } = policiesAfterWrite(ctx);
   const lines: string[] = [];
+  let groups: { before: readonly HostGroup[]; after: readonly HostGroup[] } | undefined; // built when a port can change
   for (const service of ctx.cluster.exposedServices as readonly KubeObject[]) {
     const exposed = exposedService(service, ctx.config);
     if (exposed === null) continue;
     for (const target of exposed.targets) {
       const dest = destinationOf(target, ctx);
       if (!changed.some((p) => canAffect(p, dest))) continue;
-      const was = reachableFrom(target, ctx, before);
-      const now = reachableFrom(target, ctx, after);
+      if (groups === undefined) {
+        const stored = hostGroups(ctx, before);
+        groups = { before: stored, after: groupsAfterWrite(stored, submitted) };
+      }
+      const was = reachableFrom(target, ctx, before, groups.before);
+      const now = reachableFrom(target, ctx, after, groups.after);
       if (same(was, now)) continue;
       const v = target.ip.version;
       const ip = target.ip.cidr.replace(/\/(32|128)$/, '');

@@ -78,6 +78,8 @@ export function destinationOf(target: ServiceTarget, ctx: Ctx): Destination {
 export interface HostGroup {
   readonly names: readonly string[];
   readonly hostEndpoint: HostEndpointView;
+  /** Every endpoint of the group (the representative first). */
+  readonly members: readonly HostEndpointView[];
   /** True when no HostEndpoint is known and this stands for `network.hostEndpointSelector`. */
   readonly assumed: boolean;
 }
@@ -109,7 +111,7 @@ export function hostGroups(ctx: Ctx, policies: readonly CompiledPolicy[] = store
 
 function computeGroups(ctx: Ctx, policies: readonly CompiledPolicy[]): HostGroup[] {
   if (ctx.cluster.hostEndpoints.length === 0) {
-    return hostEndpointClasses(ctx).map((c) => ({ names: [c.representative.name], hostEndpoint: c.representative, assumed: true }));
+    return hostEndpointClasses(ctx).map((c) => ({ names: [c.representative.name], hostEndpoint: c.representative, members: [c.representative], assumed: true }));
   }
   let receives: (hep: HostEndpointView) => boolean;
   try {
@@ -123,7 +125,7 @@ function computeGroups(ctx: Ctx, policies: readonly CompiledPolicy[]): HostGroup
   // those are selected alike, so selectors run once per distinct combination, not per endpoint.
   const keys = [...policySelectorKeys(ingress)].sort();
   const selection = new Map<string, string>();
-  const byKey = new Map<string, { names: string[]; hostEndpoint: HostEndpointView }>();
+  const byKey = new Map<string, { members: HostEndpointView[] }>();
   for (const obj of ctx.cluster.hostEndpoints) {
     const hep = hostEndpointView(obj);
     if (!receives(hep)) continue;
@@ -136,10 +138,27 @@ function computeGroups(ctx: Ctx, policies: readonly CompiledPolicy[]): HostGroup
     }
     const key = (hep.interfaceName === '*' ? '*' : '') + selected;
     const group = byKey.get(key);
-    if (group === undefined) byKey.set(key, { names: [hep.name], hostEndpoint: hep });
-    else group.names.push(hep.name);
+    if (group === undefined) byKey.set(key, { members: [hep] });
+    else group.members.push(hep);
   }
-  return [...byKey.values()].map((g) => ({ names: g.names.sort(), hostEndpoint: g.hostEndpoint, assumed: false }));
+  return [...byKey.values()].map((g) => groupOf(g.members));
+}
+
+const groupOf = (members: readonly HostEndpointView[]): HostGroup => ({ names: members.map((m) => m.name).sort(), hostEndpoint: members[0]!, members, assumed: false });
+
+/**
+ * The groups once `submitted` is stored in place of its namesake: each group's members agree on
+ * every other policy (and the old version), so splitting by the submitted policy's selection is
+ * the grouping of the new policy list, without selecting all over again.
+ */
+export function groupsAfterWrite(before: readonly HostGroup[], submitted: CompiledPolicy | null): HostGroup[] {
+  if (submitted === null || !governsIngress(submitted)) return [...before];
+  return before.flatMap((g) => {
+    if (g.assumed) return [g];
+    const inside = g.members.filter((m) => selectsHostEndpoint(submitted, m));
+    if (inside.length === 0 || inside.length === g.members.length) return [g];
+    return [groupOf(inside), groupOf(g.members.filter((m) => !selectsHostEndpoint(submitted, m)))];
+  });
 }
 
 export interface GroupAnswer {
@@ -154,9 +173,10 @@ export function answerTarget(
   policies: readonly CompiledPolicy[] = storedPolicies(ctx.cluster),
   within?: NetSet,
   backend?: ReachOptions['backend'],
+  groups: readonly HostGroup[] = hostGroups(ctx, policies),
 ): GroupAnswer[] {
   const dest = destinationOf(target, ctx);
-  return hostGroups(ctx, policies).map((group) => ({ group, reach: reachability(policies, group.hostEndpoint, dest, { within, backend }) }));
+  return groups.map((group) => ({ group, reach: reachability(policies, group.hostEndpoint, dest, { within, backend }) }));
 }
 
 /** `"node1-eth0", "node2-eth0"`, or the first few and a count. */
