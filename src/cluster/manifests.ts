@@ -36,5 +36,6 @@ function bucketOf(object: KubeObject): Bucket | undefined {
   const { apiVersion, kind } = object;
   if (kind === undefined || apiVersion === undefined) return undefined;
   if (kind === 'Service' && apiVersion === 'v1') return 'services';
+  if (kind === 'NetworkPolicy' && apiVersion === 'networking.k8s.io/v1') return 'kubernetesNetworkPolicies';
   return CALICO_GROUP_VERSIONS.includes(apiVersion) ? CALICO_BUCKET_BY_KIND.get(kind) : undefined;
 }

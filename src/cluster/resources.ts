@@ -16,7 +16,7 @@ export const CALICO_CRD_V1 = 'crd.projectcalico.org/v1';
 export const CALICO_GROUP_VERSIONS: readonly string[] = [CALICO_V3, CALICO_CRD_V1];
 
 /** Where an object lands in the snapshot. */
-export type Bucket = 'globalNetworkPolicies' | 'hostEndpoints' | 'ipPools' | 'bgpConfigurations' | 'services' | 'networkPolicies';
+export type Bucket = 'globalNetworkPolicies' | 'hostEndpoints' | 'ipPools' | 'bgpConfigurations' | 'services' | 'networkPolicies' | 'kubernetesNetworkPolicies';
 
 export interface ResourceKind {
   readonly bucket: Bucket;
@@ -50,6 +50,15 @@ export interface WatchTarget extends ResourceKind {
 export function calicoTarget(resource: ResourceKind, groupVersion: string): WatchTarget {
   return { ...resource, groupVersion, path: `/apis/${groupVersion}/${resource.plural}` };
 }
+
+/** Kubernetes NetworkPolicies, all namespaces: watched when the API server serves networking.k8s.io/v1. */
+export const K8S_NETWORK_POLICIES_TARGET: WatchTarget = {
+  bucket: 'kubernetesNetworkPolicies',
+  plural: 'networkpolicies',
+  kind: 'NetworkPolicy',
+  groupVersion: 'networking.k8s.io/v1',
+  path: '/apis/networking.k8s.io/v1/networkpolicies',
+};
 
 export const SERVICES_TARGET: WatchTarget = { ...SERVICES, groupVersion: 'v1', path: '/api/v1/services' };
 

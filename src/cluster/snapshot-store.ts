@@ -22,6 +22,7 @@ export class SnapshotStore {
     ['bgpConfigurations', new Map()],
     ['services', new Map()],
     ['networkPolicies', new Map()],
+    ['kubernetesNetworkPolicies', new Map()],
   ]);
   #current: ClusterSnapshot | null = null;
 
@@ -58,6 +59,7 @@ export class SnapshotStore {
       globalNetworkPolicies: this.#sorted('globalNetworkPolicies'),
       exposedServices: this.#sorted('services'),
       networkPolicies: this.#sorted('networkPolicies'),
+      kubernetesNetworkPolicies: this.#sorted('kubernetesNetworkPolicies'),
     });
     return this.#current;
   }

@@ -20,6 +20,8 @@ export interface ClusterSnapshot {
    * known (the live cache reads them where Calico serves them).
    */
   readonly networkPolicies?: readonly KubeObject[];
+  /** Kubernetes NetworkPolicies (networking.k8s.io/v1; Calico enforces them too). Absent: none known. */
+  readonly kubernetesNetworkPolicies?: readonly KubeObject[];
   /** Services that are exposed (per config `exposure`). */
   readonly exposedServices: readonly KubeObject[];
 }

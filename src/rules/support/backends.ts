@@ -1,7 +1,7 @@
 /**
  * The backend side of an exposed Service: its pods, as far as the Service tells (its
- * `spec.selector` labels), and the policies that can select them (GlobalNetworkPolicies and the
- * Calico NetworkPolicies of its namespace). Shared by service-backends-allow-hosts and
+ * `spec.selector` labels), and the policies that can select them (GlobalNetworkPolicies, and the
+ * Calico and Kubernetes NetworkPolicies of its namespace). Shared by service-backends-allow-hosts and
  * service-local-mode-policy.
  */
 import type { KubeObject } from '../../admission/types.ts';
@@ -9,6 +9,7 @@ import { evaluateWorkloadIngress, type Verdict } from '../../calico/dataplane.ts
 import { NetSet } from '../../calico/nets.ts';
 import { PortIntervalSet } from '../../calico/ports.ts';
 import { netOf } from './cidr.ts';
+import { compileK8sNetworkPolicy } from './k8s-network-policy.ts';
 import { podCIDRs } from './network.ts';
 import { hostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
 import { compileStoredPolicy, governsIngress, type CompiledPolicy } from '../../calico/policy.ts';
@@ -34,7 +35,11 @@ export function backendsOf(service: KubeObject, ctx: Pick<RuleContext, 'cluster'
   const labels = Object.fromEntries(Object.entries(selector as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
   if (Object.keys(labels).length === 0) return null;
   const namespace = service.metadata?.namespace ?? 'default';
-  const namespaced = (ctx.cluster.networkPolicies ?? []).filter((p) => (p.metadata?.namespace ?? 'default') === namespace).map(compileStoredPolicy);
+  const inNamespace = (p: KubeObject): boolean => (p.metadata?.namespace ?? 'default') === namespace;
+  const namespaced = [
+    ...(ctx.cluster.networkPolicies ?? []).filter(inNamespace).map(compileStoredPolicy),
+    ...(ctx.cluster.kubernetesNetworkPolicies ?? []).filter(inNamespace).map(compileK8sNetworkPolicy),
+  ];
   const policies = [...storedPolicies(ctx.cluster), ...namespaced];
   const selectorText = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
   const pods = hostEndpointView({ metadata: { name: `the pods of ${objectRef(service)} (${selectorText})`, labels }, spec: {} });

@@ -15,7 +15,27 @@ const pods = (name: string, spec: Record<string, unknown>, kind = 'GlobalNetwork
 const denyPods = pods('default-deny-svc-a', { ingress: [{ action: 'Deny' }] });
 const wrongPorts = tweak(guidePolicy('allow-nodes-svc-a'), { spec: { ingress: [{ action: 'Allow', protocol: 'TCP', source: { selector: "k8s-role == 'node'" }, destination: { ports: [80] } }] } });
 
+const knp = (name: string, ingress: unknown[], namespace = 'default'): KubeObject => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name, namespace },
+  spec: { podSelector: { matchLabels: { 'k8s-svc': 'svc-a' } }, policyTypes: ['Ingress'], ingress },
+});
+
 export const cases: RuleCase[] = [
+  {
+    name: 'a Kubernetes NetworkPolicy (Calico enforces it) admits the nodes only on port 80',
+    object: svcA,
+    cluster: { ...guideCluster({ without: ['allow-nodes-svc-a'] }), kubernetesNetworkPolicies: [knp('web', [{ from: [{ ipBlock: { cidr: '10.0.0.0/16' } }], ports: [{ port: 80 }] }])] },
+    expect: ['spec.selector'],
+    messageIncludes: ['policy "knp.default.web" selects the pods'],
+  },
+  {
+    name: 'a Kubernetes NetworkPolicy admitting the node network on 443',
+    object: svcA,
+    cluster: { ...guideCluster({ without: ['allow-nodes-svc-a'] }), kubernetesNetworkPolicies: [knp('web', [{ from: [{ ipBlock: { cidr: '10.0.0.0/16', except: ['10.0.9.0/24'] } }], ports: [{ protocol: 'TCP', port: 443 }] }])] },
+    expect: [],
+  },
   { name: "the guide's allow-nodes-svc-a present: the hosts reach the pods on 443", object: svcA, cluster: guideCluster({ plus: [denyPods] }), expect: [] },
   {
     name: 'allow-nodes-svc-a missing, a default deny selects the pods',
