@@ -4,6 +4,7 @@
  * gnp-exposure-change) as kubectl prints them. The guide's cluster, moved into this API
  * server's service range (10.96.0.0/12): cluster IP A is 10.96.30.40, advertised 10.96.0.0/16.
  */
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
@@ -54,6 +55,20 @@ t.test('an exposed Service that unlisted sources reach: service-cluster-ip-open 
   t.match(res.stderr, /Warning: \[service-backends-allow-hosts\] Service default\/svc-a is exposed in cluster mode.*target port\(s\) 443\/TCP.*ingress rule 0 \(Deny\) of policy "default-deny-svc-a" drops it/);
 });
 
+/** `clusterip-guard explain --kubeconfig` on this cluster: the live state, read once. */
+const explainLive = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'src/main.ts'), 'explain', '--kubeconfig', cp.env['KUBECONFIG']!, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+t.test('explain --kubeconfig reads the live cluster: svc-a open, exit 1', async (t) => {
+  const r = explainLive('--service', 'default/svc-a');
+  t.equal(r.status, 1, r.stderr);
+  t.match(r.stdout, /^default\/svc-a 10\.96\.30\.40:443\/TCP {2}OPEN: reachable by default$/m);
+  t.match(r.stdout, /reaches +0\.0\.0\.0\/0 except 50\.60\.0\.0\/16 /);
+  t.match(r.stdout, /backend {2}the pods DROP traffic from these hosts: .*"default-deny-svc-a"/);
+});
+
 t.test('the missing deny, applied: gnp-exposure-change says who lost access', async (t) => {
   await settle(); // the webhook must know svc-a
   const deny = (await fixture('guide-with-deny', 'deny-cluster-ips')).replace('10.20.30.0/24', '10.96.0.0/16');
@@ -70,4 +85,14 @@ t.test('with the deny and allow-nodes-svc-a stored, the Service draws neither wa
   t.equal(res.code, 0, res.stderr);
   t.notMatch(res.stderr, /service-cluster-ip-open/);
   t.notMatch(res.stderr, /service-backends-allow-hosts/);
+  const live = explainLive('--service', 'default/svc-a', '--output', 'json');
+  t.equal(live.status, 0, live.stderr);
+  const heps = (JSON.parse(live.stdout) as { targets: { hostEndpoints: { reachableFrom: string[] }[] }[] }).targets[0]!.hostEndpoints[0]!;
+  t.same(heps.reachableFrom, ['50.60.0.0/16'], 'only the listed sources reach 10.96.30.40');
+});
+
+t.test('explain --kubeconfig on a cluster it cannot read: exit 2, named', async (t) => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'src/main.ts'), 'explain', '--kubeconfig', join(ROOT, 'no-such-kubeconfig')], { encoding: 'utf8' });
+  t.equal(r.status, 2);
+  t.match(r.stderr, /CIG_ERR_USAGE: cannot load kubeconfig .*no-such-kubeconfig/);
 });

@@ -173,10 +173,34 @@ export function answerTarget(
   policies: readonly CompiledPolicy[] = storedPolicies(ctx.cluster),
   within?: NetSet,
   backend?: ReachOptions['backend'],
-  groups: readonly HostGroup[] = hostGroups(ctx, policies),
+  groups?: readonly HostGroup[],
 ): GroupAnswer[] {
+  // The plain question (stored policies, every source, the snapshot's groups) recurs: several
+  // rules ask it for one review, and every review of the same Service asks it again.
+  const plain = within === undefined && backend === undefined && groups === undefined;
+  const key = plain ? `${target.ip.cidr}|${target.protocol}|${target.port}|${target.targetPort}` : '';
+  const memo = plain ? answersOf(ctx.cluster, policies) : undefined;
+  const hit = memo?.get(key);
+  if (hit !== undefined) return hit;
   const dest = destinationOf(target, ctx);
-  return groups.map((group) => ({ group, reach: reachability(policies, group.hostEndpoint, dest, { within, backend }) }));
+  const answers = (groups ?? hostGroups(ctx, policies)).map((group) => ({ group, reach: reachability(policies, group.hostEndpoint, dest, { within, backend }) }));
+  if (memo !== undefined) {
+    if (memo.size >= MAX_ANSWERS) memo.clear(); // a bound for reviews of ever new IPs
+    memo.set(key, answers);
+  }
+  return answers;
+}
+
+const MAX_ANSWERS = 4_096;
+const answerCache = new WeakMap<ClusterSnapshot, WeakMap<readonly CompiledPolicy[], Map<string, GroupAnswer[]>>>();
+
+/** Answers kept per snapshot and policy list (they live and go with the snapshot). */
+function answersOf(cluster: ClusterSnapshot, policies: readonly CompiledPolicy[]): Map<string, GroupAnswer[]> {
+  let byPolicies = answerCache.get(cluster);
+  if (byPolicies === undefined) answerCache.set(cluster, (byPolicies = new WeakMap()));
+  let answers = byPolicies.get(policies);
+  if (answers === undefined) byPolicies.set(policies, (answers = new Map()));
+  return answers;
 }
 
 /** `"node1-eth0", "node2-eth0"`, or the first few and a count. */
