@@ -103,8 +103,21 @@ function selectedFor(policies: readonly CompiledPolicy[], hep: HostEndpointView)
   return selected;
 }
 
-/** The sets a source region can be cut by: rule source sets and failsafe nets that can matter here. */
-function cutsFor(policies: readonly CompiledPolicy[], hep: HostEndpointView, flow: Flow, version: IPVersion, failsafe: readonly PortRule[]): NetSet[] {
+/**
+ * The sets a source region can be cut by (rule source sets and failsafe nets that can matter
+ * here), and the policies that can decide anything for this destination: every forward-stage
+ * policy (its mere presence turns the forward default deny on) and the untracked and pre-DNAT
+ * ones with a rule that can match it (those tiers have no end-of-tier drop, so a policy none
+ * of whose rules match is a no-op). Normal policies without applyOnForward do not see
+ * forwarded traffic at all.
+ */
+function cutsFor(
+  policies: readonly CompiledPolicy[],
+  hep: HostEndpointView,
+  flow: Flow,
+  version: IPVersion,
+  failsafe: readonly PortRule[],
+): { cuts: NetSet[]; relevant: CompiledPolicy[] } {
   const views = [viewFlow(flow, version), viewFlow(flow, version, true)].filter((v) => v !== undefined);
   const cuts = new Map<string, NetSet>();
   const add = (set: NetSet): void => {
@@ -113,16 +126,20 @@ function cutsFor(policies: readonly CompiledPolicy[], hep: HostEndpointView, flo
     if (!cuts.has(key)) cuts.set(key, only);
   };
   const selected = selectedFor(policies, hep);
+  const relevant: CompiledPolicy[] = [];
   for (let i = 0; i < selected.length; i++) {
     const policy = selected[i]!;
+    const forward = policy.applyOnForward && !policy.preDNAT && !policy.doNotTrack;
+    let matches = false;
     for (let r = 0; r < policy.ingress.length; r++) {
       const rule = policy.ingress[r]!;
-      const addresses = rule.source.addresses;
-      if (addresses === undefined || rule.action === undefined || rule.action === 'Log') continue;
+      if (rule.action === undefined || rule.action === 'Log') continue;
       // A rule that matches no packet to this destination from any source cannot split it.
       if (views.every((v) => matchRuleView(rule, v).result === 'none')) continue;
-      add(addresses);
+      matches = true;
+      if (rule.source.addresses !== undefined) add(rule.source.addresses);
     }
+    if (forward || matches) relevant.push(policy);
   }
   const proto = protocolNumberOrNull(flow.protocol);
   for (const entry of failsafe) {
@@ -133,7 +150,7 @@ function cutsFor(policies: readonly CompiledPolicy[], hep: HostEndpointView, flo
       // dataplane.ts ignores an unparsable failsafe net too
     }
   }
-  return [...cuts.values()];
+  return { cuts: [...cuts.values()], relevant };
 }
 
 function protocolNumberOrNull(spec: ProtocolSpec): number | null {
@@ -210,11 +227,11 @@ export function reachability(policies: readonly CompiledPolicy[], hep: HostEndpo
   const failsafe = opts.failsafe ?? FELIX_DEFAULT_FAILSAFE_INBOUND;
   const groups = new Map<string, { set: NetSet; verdict: ReachVerdict; decidedBy: DecidedBy; detail: Verdict; uncertainOn: Set<string> }>();
   if (!space.isEmpty()) {
-    const cuts = cutsFor(policies, hep, destinationFlow(dest, 'any'), version, failsafe);
+    const { cuts, relevant } = cutsFor(policies, hep, destinationFlow(dest, 'any'), version, failsafe);
     const judged: { piece: NetSet; detail: Verdict }[] = [];
     for (const piece of refine(space, cuts)) {
-      // The evaluator would select the same policies again: hand it the selection.
-      const detail = evaluateForwarded(selectedFor(policies, hep), hep, destinationFlow(dest, piece), opts);
+      // The evaluator would select the same policies again and walk the ones that cannot decide: hand it the relevant ones.
+      const detail = evaluateForwarded(relevant, hep, destinationFlow(dest, piece), opts);
       const backend = opts.backend;
       if (backend === undefined || regionVerdict(detail).verdict !== 'reaches') {
         judged.push({ piece, detail });

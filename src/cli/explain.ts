@@ -9,6 +9,7 @@ import type { ClusterSnapshot } from '../cluster/types.ts';
 import type { Config } from '../config/types.ts';
 import { GuardError } from '../errors.ts';
 import { backendsOf, hostsToPods } from '../rules/support/backends.ts';
+import { objectRef } from '../rules/support/service.ts';
 import { answerTarget, exposedService, storedPolicies, type ServiceTarget } from '../rules/support/service-reach.ts';
 import { decidedByText, explainVerdict, sourcesText } from '../rules/support/verdict-text.ts';
 
@@ -134,10 +135,11 @@ export function explain(cluster: ClusterSnapshot, config: Config, query: Explain
   const targets: TargetJson[] = [];
   const lines: string[] = [];
   let open = 0;
+  const byRef = new Map(cluster.exposedServices.map((s) => [objectRef(s), s] as const));
   for (const target of targetsFor(cluster, config, query)) {
     const ip = target.ip.cidr.replace(/\/(32|128)$/, '');
     // Local mode: the pods see the client address, so their policy is the last stage of the answer.
-    const service = target.service === null ? undefined : cluster.exposedServices.find((s) => exposedService(s, config)?.ref === target.service);
+    const service = target.service === null ? undefined : byRef.get(target.service);
     const backends = service === undefined ? null : backendsOf(service, ctx);
     const answers = answerTarget(target, ctx, policies, within, target.local && backends !== null ? backends : undefined);
     const isOpen = target.service !== null && !target.local && answers.some((a) => openRegions(a.reach).length > 0);
