@@ -249,7 +249,7 @@ export function reachability(policies: readonly CompiledPolicy[], hep: HostEndpo
       const { verdict, decidedBy } = regionVerdict(detail);
       const key = keyOf(verdict, decidedBy);
       const group = groups.get(key);
-      const uncertain = isRuleCause(detail.by) && detail.by.partial ? ['a criterion other than the source address'] : [];
+      const uncertain = isRuleCause(detail.by) && detail.by.partial ? (detail.by.uncertainOn ?? []) : [];
       if (group === undefined) groups.set(key, { set: piece, verdict, decidedBy, detail, uncertainOn: new Set(uncertain) });
       else {
         group.set = NetSet.of([...group.set.toCidrs(), ...piece.toCidrs()]);

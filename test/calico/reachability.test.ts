@@ -263,3 +263,9 @@ t.test('the regions agree with the evaluator source by source', async () => {
     { numRuns: 300 },
   );
 });
+
+t.test('a partial Deny says what its match depends on', async (t) => {
+  const bySelector = preDNAT('deny-lb', [{ action: 'Deny', source: { selector: "role == 'lb'" }, destination: { nets: ['10.20.30.40/32'] } }], { order: 1 });
+  const r = reachability([...GUIDE, bySelector], node1, svcA());
+  t.same(r.regions.map((g) => [g.verdict, g.decidedBy.policy, g.uncertainOn]), [['dropped', 'deny-lb', ['source selector']]]);
+});
