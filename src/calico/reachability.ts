@@ -18,7 +18,11 @@
  * plus:
  * - an untracked Allow does not reach the backend: untracked packets skip conntrack, and
  *   netfilter NAT (kube-proxy's DNAT of the cluster IP) works only on tracked connections, so
- *   the packet keeps the cluster IP as its destination and no backend receives it.
+ *   the packet keeps the cluster IP as its destination and no backend receives it. (Seen on a
+ *   Linux kernel with iptables in network namespaces: with a raw-table NOTRACK for the cluster
+ *   IP, as Felix renders an untracked Allow, the nat-table DNAT rule matched no further packet
+ *   and the node answered "network unreachable"; without it the connection reached the
+ *   backend. Not yet seen with Felix itself.)
  *
  * Not modelled: source selectors, namespaceSelector, serviceAccounts and services on a rule
  * side (the evaluator reports them as partial matches: `uncertainOn` says so); named target
