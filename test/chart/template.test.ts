@@ -144,27 +144,38 @@ for (const scenario of SCENARIOS) {
           if (values.webhooks?.objectSelector) t.strictSame(hook.objectSelector, values.webhooks.objectSelector);
           else t.equal(hook.objectSelector, undefined);
 
-          // Rules: Services (core v1, namespaced) and the Calico kinds in both groups, CREATE/UPDATE only.
-          const calicoKinds = path === '/mutate' ? ['globalnetworkpolicies'] : ['globalnetworkpolicies', 'hostendpoints'];
+          // Rules: Services (core v1, namespaced) and the Calico kinds in both groups, CREATE/UPDATE;
+          // at /validate also DELETE of the Calico kinds whose removal can cut traffic.
+          const calicoKinds = path === '/mutate' ? ['globalnetworkpolicies'] : ['bgpconfigurations', 'globalnetworkpolicies', 'hostendpoints', 'ippools'];
           const rules: Any[] = hook.rules;
           for (const rule of rules) {
-            t.strictSame([...rule.operations].sort(), ['CREATE', 'UPDATE'], 'operations');
             t.notOk(rule.resources.some((r: string) => r.includes('/') || r === '*'), 'no subresources or wildcards');
             t.equal(rule.apiGroups.length, 1, 'one group per rule, so groups and versions are never cross-paired');
           }
-          const services = rules.find((r) => r.apiGroups[0] === '');
+          const writes = rules.filter((r) => r.operations.includes('CREATE'));
+          for (const rule of writes) t.strictSame([...rule.operations].sort(), ['CREATE', 'UPDATE'], 'operations');
+          const services = writes.find((r) => r.apiGroups[0] === '');
           t.ok(services, 'a rule for core Services');
           t.strictSame(services?.apiVersions, ['v1']);
           t.strictSame(services?.resources, ['services']);
           t.equal(services?.scope, 'Namespaced');
           for (const group of CALICO_GROUPS) {
-            const rule = rules.find((r) => r.apiGroups[0] === group);
+            const rule = writes.find((r) => r.apiGroups[0] === group);
             t.ok(rule, `a rule for ${group}`);
             t.strictSame(rule?.apiVersions, [CALICO_VERSION[group]], `${group} version`);
             t.strictSame([...(rule?.resources ?? [])].sort(), calicoKinds, `${group} resources`);
             t.equal(rule?.scope, 'Cluster');
           }
-          t.equal(rules.length, 3);
+          t.equal(writes.length, 3);
+          const deletes = rules.filter((r) => !r.operations.includes('CREATE'));
+          if (path === '/mutate') t.equal(deletes.length, 0, 'no DELETE at /mutate');
+          else {
+            t.equal(deletes.length, 2, 'one DELETE rule per Calico group');
+            for (const rule of deletes) {
+              t.strictSame(rule.operations, ['DELETE']);
+              t.strictSame([...rule.resources].sort(), ['globalnetworkpolicies', 'hostendpoints']);
+            }
+          }
 
           // How the API server reaches and trusts the webhook.
           const cc = hook.clientConfig;

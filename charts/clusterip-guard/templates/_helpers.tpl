@@ -187,6 +187,20 @@ two groups: crd.projectcalico.org/v1 (CRDs served by kube-apiserver, no Calico v
 projectcalico.org/v3 (served by calico-apiserver, which runs the webhooks itself). One rule per
 group, so no group is paired with the other's version. Call with a list of Calico resources.
 */}}
+{{/* DELETE rules for the Calico kinds whose removal can cut traffic (validating webhook only). */}}
+{{- define "clusterip-guard.deleteRules" -}}
+- apiGroups: ["crd.projectcalico.org"]
+  apiVersions: ["v1"]
+  resources: {{ toJson . }}
+  operations: ["DELETE"]
+  scope: Cluster
+- apiGroups: ["projectcalico.org"]
+  apiVersions: ["v3"]
+  resources: {{ toJson . }}
+  operations: ["DELETE"]
+  scope: Cluster
+{{- end -}}
+
 {{- define "clusterip-guard.rules" -}}
 - apiGroups: [""]
   apiVersions: ["v1"]
