@@ -11,6 +11,11 @@ export const USAGE = `Usage:
       Run the rules offline on manifests, as a CREATE through /mutate then /validate.
       Exit 1 when anything would be denied, 0 otherwise; 2 on unreadable input.
   clusterip-guard check --print-default-config
+  clusterip-guard audit -f FILE|DIR|- [-f ...] | --kubeconfig FILE  [--config FILE]
+                        [--output text|json|openreports]
+      Judge existing objects as they stand (manifests, or the cluster read once); openreports
+      prints the Report/ClusterReport objects serve would write. Exit 1 when anything is at
+      enforce, 0 otherwise; 2 on unreadable input.
   clusterip-guard rules
       List the rules with their default actions.
 `;
