@@ -68,6 +68,23 @@ export function judgeExisting(object: KubeObject, deps: { registry: RuleRegistry
   return { findings, passed };
 }
 
+/** One object's result, or null when no rule judges its kind. */
+export function auditObject(object: KubeObject, deps: { registry: RuleRegistry; config: Config; cluster: ClusterSnapshot }, source: string): AuditResult | null {
+  const { findings, passed } = judgeExisting(object, deps);
+  if (findings.length === 0 && passed.length === 0) return null;
+  return {
+    source,
+    kind: object.kind ?? '',
+    name: object.metadata?.name ?? '<unnamed>',
+    namespace: object.metadata?.namespace ?? null,
+    decision: findings.some((f) => f.action === 'enforce') ? 'deny' : 'allow',
+    findings,
+    patch: [],
+    object,
+    passed,
+  };
+}
+
 /**
  * Judges every object of a snapshot. `sourceOf` names where an object came from (a file for
  * `audit -f`); the default is `cluster`.
@@ -76,19 +93,8 @@ export function judgeExisting(object: KubeObject, deps: { registry: RuleRegistry
 export function auditSnapshot(cluster: ClusterSnapshot, deps: { registry: RuleRegistry; config: Config }, sourceOf: (object: KubeObject) => string = () => 'cluster'): AuditResult[] {
   const results: AuditResult[] = [];
   for (const object of snapshotObjects(cluster)) {
-    const { findings, passed } = judgeExisting(object, { ...deps, cluster });
-    if (findings.length === 0 && passed.length === 0) continue; // no rule for this kind
-    results.push({
-      source: sourceOf(object),
-      kind: object.kind ?? '',
-      name: object.metadata?.name ?? '<unnamed>',
-      namespace: object.metadata?.namespace ?? null,
-      decision: findings.some((f) => f.action === 'enforce') ? 'deny' : 'allow',
-      findings,
-      patch: [],
-      object,
-      passed,
-    });
+    const result = auditObject(object, { ...deps, cluster }, sourceOf(object));
+    if (result !== null) results.push(result);
   }
   return results;
 }
