@@ -375,10 +375,28 @@ for (const scenario of SCENARIOS) {
       t.equal(https.containerPort, 8443, 'Service 443 -> container 8443');
     });
 
-    t.test('RBAC is read-only and covers what the cache reads', async (t) => {
+    t.test('RBAC reads what the cache reads; writes only reports (audit.reports) and its Lease', async (t) => {
       const role: Any = findOne(objects, 'ClusterRole');
-      const verbs = new Set<string>((role.rules as Any[]).flatMap((r) => r.verbs));
-      t.strictSame([...verbs].sort(), ['get', 'list', 'watch']);
+      const writesReports = values.audit?.reports !== false;
+      const reads = (role.rules as Any[]).filter((r) => !r.apiGroups.includes('openreports.io'));
+      t.strictSame([...new Set<string>(reads.flatMap((r) => r.verbs))].sort(), ['get', 'list', 'watch'], 'read-only on everything but reports');
+      const reportRules = (role.rules as Any[]).filter((r) => r.apiGroups.includes('openreports.io'));
+      if (writesReports) {
+        t.equal(reportRules.length, 1);
+        t.strictSame([...reportRules[0].resources].sort(), ['clusterreports', 'reports']);
+        t.strictSame([...reportRules[0].verbs].sort(), ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']);
+        const lease: Any = findOne(objects, 'Role');
+        t.equal(lease.metadata.namespace, RELEASE_NAMESPACE, 'the Lease Role is in the release namespace');
+        t.strictSame((lease.rules as Any[]).map((r) => [r.apiGroups, r.resources, r.verbs, r.resourceNames ?? null]), [
+          [['coordination.k8s.io'], ['leases'], ['create'], null],
+          [['coordination.k8s.io'], ['leases'], ['get', 'update', 'patch'], ['clusterip-guard-audit']],
+        ]);
+        const leaseBinding: Any = findOne(objects, 'RoleBinding');
+        t.strictSame(leaseBinding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: lease.metadata.name });
+      } else {
+        t.equal(reportRules.length, 0, 'audit.reports off: no write verbs at all');
+        t.equal(objects.filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding').length, 0, 'and no Lease Role');
+      }
       for (const rule of role.rules) {
         t.notOk(rule.resources.includes('*') || rule.apiGroups.includes('*'), 'no wildcards');
         t.equal(rule.resourceNames, undefined);
@@ -407,7 +425,9 @@ for (const scenario of SCENARIOS) {
       const config = parseYaml(cm.data['config.yaml']);
       const { ajv, validate } = configValidator;
       t.ok(validate(config), `config.yaml against src/config/schema.json: ${ajv.errorsText(validate.errors)}`);
-      t.strictSame(config, values.config ?? {}, 'config.yaml is the `config` value verbatim');
+      const { audit, ...rest } = config;
+      t.strictSame(rest, values.config ?? {}, 'config.yaml is the `config` value, plus the audit section');
+      t.match(audit, { reports: values.audit?.reports !== false, debounceSeconds: 10, intervalSeconds: 3600, lease: { namespace: RELEASE_NAMESPACE, durationSeconds: 15 } }, 'audit from the audit values, Lease in the release namespace');
     });
   });
 }
