@@ -125,3 +125,14 @@ t.test('usage and input errors', async (t) => {
   await t.rejects(run(['-f', '-'], 'a: [unclosed'), { code: 'CIG_ERR_MANIFEST' });
   await t.rejects(run(['--kubeconfig', join(fixtures, 'nope.yaml')]), { code: 'CIG_ERR_USAGE' });
 });
+
+t.test('wired in main: exit status 1 at enforce, 2 on unreadable input', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const main = join(import.meta.dirname, '../../src/main.ts');
+  const cli = (...args: string[]) => spawnSync(process.execPath, [main, 'audit', ...args], { encoding: 'utf8' });
+  t.equal(cli('-f', join(fixtures, 'guide-as-published')).status, 1);
+  t.equal(cli('-f', join(fixtures, 'guide'), '-f', join(fixtures, 'guide-services')).status, 0);
+  const bad = cli('-f', join(fixtures, 'nope'));
+  t.equal(bad.status, 2);
+  t.match(bad.stderr, /CIG_ERR_MANIFEST/);
+});
