@@ -103,6 +103,24 @@ t.test('managedFields on the real API server: a pinned IP has an owner, an alloc
   for (const name of ['alloc-csa', 'alloc-ssa', 'alloc-create']) t.same(seen[name], [], `${name}: the allocated IP has no owner`);
 });
 
+t.test('audit --kubeconfig reads the live cluster once and reports the allocated IPs', async (t) => {
+  const r = await new Promise<{ code: number | null; out: string; err: string }>((res) => {
+    const c = spawn(process.execPath, [join(ROOT, 'src/main.ts'), 'audit', '--kubeconfig', cp.env['KUBECONFIG']!, '--output', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d: Buffer) => void (out += d.toString()));
+    c.stderr.on('data', (d: Buffer) => void (err += d.toString()));
+    c.on('close', (code) => res({ code, out, err }));
+  });
+  t.equal(r.code, 1, `exit 1: service-cluster-ip-pinned is at enforce (${r.err})`);
+  const results = JSON.parse(r.out) as { kind: string; name: string; source: string; findings: { rule: string; action: string }[] }[];
+  const pinnedFinding = (name: string) => results.find((x) => x.kind === 'Service' && x.name === name)?.findings.some((f) => f.rule === 'service-cluster-ip-pinned');
+  for (const name of ['alloc-csa', 'alloc-ssa', 'alloc-create']) t.ok(pinnedFinding(name), `${name} reported`);
+  for (const name of ['pinned-csa', 'pinned-ssa', 'pinned-create']) t.notOk(pinnedFinding(name), `${name} not reported`);
+  t.ok(results.every((x) => x.source === 'cluster'));
+  t.ok(results.some((x) => x.kind === 'GlobalNetworkPolicy' && x.name === 'allow-to-pods'), 'the Calico objects are read too');
+});
+
 // An endpoint of a node no policy selects (no labels): its host is cut off.
 await ok(['apply', '-f', '-'], hostEndpoint('node3-eth0', 'node3'));
 
