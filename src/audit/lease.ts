@@ -70,7 +70,7 @@ export function startLeaseElector(options: LeaseOptions): LeaseElector {
     const taking = prev?.holderIdentity !== identity;
     return {
       holderIdentity: identity,
-      leaseDurationSeconds: options.durationSeconds,
+      leaseDurationSeconds: Math.max(1, Math.ceil(options.durationSeconds)), // an int32 in the API
       acquireTime: taking ? microTime(t) : (prev?.acquireTime ?? microTime(t)),
       renewTime: microTime(t),
       leaseTransitions: (prev?.leaseTransitions ?? 0) + (taking && prev?.holderIdentity ? 1 : 0),
@@ -93,7 +93,8 @@ export function startLeaseElector(options: LeaseOptions): LeaseElector {
     const key = `${lease.spec?.holderIdentity ?? ''}|${lease.spec?.renewTime ?? ''}|${lease.metadata?.resourceVersion ?? ''}`;
     if (key !== observed.key) observed = { key, at: t };
     const holder = lease.spec?.holderIdentity ?? '';
-    const heldFor = (lease.spec?.leaseDurationSeconds ?? options.durationSeconds) * 1000;
+    // Replicas share one config: the configured duration decides, to the millisecond.
+    const heldFor = durationMs;
     const mine = holder === identity;
     if (!mine && holder !== '' && t - observed.at < heldFor) {
       setLeader(false, `held by ${holder}`);

@@ -24,7 +24,7 @@ t.test('two candidates: one leader; the other takes over when the leader stops r
   await new Promise((r) => setTimeout(r, 400));
   t.equal(b.isLeader(), false, 'b waits while a renews');
   const lease = store.list('leases')[0]!;
-  t.match(lease, { metadata: { name: 'audit', namespace: 'guard' }, spec: { holderIdentity: 'a', leaseDurationSeconds: 0.6 } });
+  t.match(lease, { metadata: { name: 'audit', namespace: 'guard' }, spec: { holderIdentity: 'a', leaseDurationSeconds: 1 } });
 
   // a stops renewing without releasing (a killed process): inject failures for a's PUTs only by
   // stopping a's loop through a store that refuses everything for a while.
