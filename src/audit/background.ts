@@ -15,7 +15,8 @@ import { auditObject, snapshotObjects, type AuditResult } from './scan.ts';
  * A scan never holds the event loop for long: it judges objects in slices of `sliceMs` and
  * yields to pending I/O (admission requests) between them, so a 10 000-object scan costs
  * requests a few milliseconds of queueing, not the whole scan (bench/audit-scan.ts measures
- * it). Scans and writes fail alone: admission does not wait for them or see their errors.
+ * it). Scans and writes fail alone: admission does not wait for them or see their errors;
+ * after failed writes the scan is repeated with backoff (5 s doubling to 5 min).
  */
 
 export interface BackgroundOptions {
@@ -66,6 +67,12 @@ export function startBackgroundReports(options: BackgroundOptions): BackgroundRe
   const intervalMs = config.audit.intervalSeconds * 1000;
   let lastSnapshot: unknown = null;
   let lastScanAt = Number.NEGATIVE_INFINITY;
+  // After failed writes the scan is repeated (the reports would stay stale until the next
+  // change or interval otherwise): 5 s, doubling up to 5 min.
+  const RETRY_MIN_MS = 5000;
+  const RETRY_MAX_MS = 300_000;
+  let retryMs = RETRY_MIN_MS;
+  let retryAt: number | null = null;
   let running: Promise<void> | null = null;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
@@ -88,7 +95,14 @@ export function startBackgroundReports(options: BackgroundOptions): BackgroundRe
     try {
       outcome = await options.write(reports);
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'audit reports could not be written; the next scan retries');
+      logger.warn({ err: (err as Error).message, retryInSeconds: retryMs / 1000 }, 'audit reports could not be written; retrying');
+    }
+    if (outcome === null || outcome.failed > 0) {
+      retryAt = now() + Math.max(retryMs, debounceMs);
+      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+    } else {
+      retryAt = null;
+      retryMs = RETRY_MIN_MS;
     }
     const seconds = (performance.now() - t0) / 1000;
     metrics.ran(startedAt, seconds);
@@ -108,7 +122,8 @@ export function startBackgroundReports(options: BackgroundOptions): BackgroundRe
     if (snapshot.source !== 'cluster') return; // not synced: the static fallback is no cluster to report on
     const t = now();
     const changed = snapshot !== lastSnapshot && t - lastScanAt >= debounceMs;
-    if (!changed && t - lastScanAt < intervalMs) return;
+    const retry = retryAt !== null && t >= retryAt;
+    if (!changed && !retry && t - lastScanAt < intervalMs) return;
     lastSnapshot = snapshot;
     lastScanAt = t;
     running = scan(snapshot)

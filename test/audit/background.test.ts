@@ -19,7 +19,8 @@ const waitFor = async (what: string, cond: () => boolean, ms = 10_000) => {
   }
 };
 
-function harness(opts: { debounceSeconds: number; intervalSeconds?: number; leader?: () => boolean; ready?: () => boolean }) {
+function harness(opts: { debounceSeconds: number; intervalSeconds?: number; leader?: () => boolean; ready?: () => boolean; failFirst?: number }) {
+  let failures = opts.failFirst ?? 0;
   let current = withHosts([bare(3)]);
   const writes: { at: number; reports: readonly OpenReport[] }[] = [];
   const metrics = createAuditMetrics();
@@ -31,6 +32,10 @@ function harness(opts: { debounceSeconds: number; intervalSeconds?: number; lead
     isLeader: opts.leader ?? (() => true),
     write: async (reports) => {
       writes.push({ at: Date.now(), reports });
+      if (failures > 0) {
+        failures--;
+        throw new Error('HTTP 429 TooManyRequests: storage is (re)initializing');
+      }
       return { created: reports.length, updated: 0, deleted: 0, unchanged: 0, failed: 0 };
     },
     logger: quiet,
@@ -116,4 +121,15 @@ t.test('a 10 000-object scan yields to the event loop', async (t) => {
   clearInterval(ticker);
   t.equal(results?.length, 10_000 + 8, 'every object judged (the guide objects too)');
   t.ok(maxGap < Math.max(60, took / 4), `longest event-loop stall ${maxGap.toFixed(1)} ms in a ${took.toFixed(0)} ms scan`);
+});
+
+t.test('failed writes are retried without waiting for a change or the interval', async (t) => {
+  const h = harness({ debounceSeconds: 0, failFirst: 1 });
+  t.teardown(() => h.bg.close());
+  await waitFor('the first, failing scan', () => h.writes.length === 1);
+  await waitFor('the retry', () => h.writes.length === 2, 8000);
+  const gap = h.writes[1]!.at - h.writes[0]!.at;
+  t.ok(gap >= 4900 && gap < 7000, `retried ${gap} ms later (5 s backoff)`);
+  await sleep(300);
+  t.equal(h.writes.length, 2, 'a successful retry ends the retries');
 });
