@@ -122,24 +122,30 @@ t.test('audit --kubeconfig reads the live cluster once and reports the allocated
   t.ok(results.some((x) => x.kind === 'GlobalNetworkPolicy' && x.name === 'allow-to-pods'), 'the Calico objects are read too');
 });
 
-// An endpoint of a node no policy selects (no labels): its host is cut off.
-await ok(['apply', '-f', '-'], hostEndpoint('node3-eth0', 'node3'));
-
-// --- two webhook processes with background reports ------------------------------------------
+// Set up inside a subtest: tap runs subtests in order, and the file's top level must not still be
+// setting up when the queued subtests are done (teardown would stop the control plane under it).
 const configFile = join(cp.state, 'audit-config.yaml');
-await writeFile(configFile, YAML.stringify({ audit: { reports: true, debounceSeconds: 1, intervalSeconds: 3600, writesPerSecond: 50, writeBurst: 50, lease: LEASE } }));
-await cp.startWebhook(['--config', configFile]);
-await cp.register('Ignore'); // the second process is not registered; a killed leader must not block writes
-const second = { port: await freePort(), probe: await freePort(), log: '' };
-const b = spawn(
-  process.execPath,
-  [join(ROOT, 'src/main.ts'), 'serve', '--config', configFile, '--tls-cert', join(cp.certDir, 'tls.crt'), '--tls-key', join(cp.certDir, 'tls.key'), '--host', '127.0.0.1', '--port', String(second.port), '--probe-port', String(second.probe), '--kubeconfig', cp.env['KUBECONFIG']!],
-  { stdio: ['ignore', 'pipe', 'pipe'] },
-);
-extra.push(b);
-b.stdout!.on('data', (c: Buffer) => void (second.log += c.toString()));
-b.stderr!.on('data', (c: Buffer) => void (second.log += c.toString()));
-await writeFile(join(cp.state, 'webhook2.pid'), `${b.pid}\n`);
+const second = { port: 0, probe: 0, log: '' };
+let b: ChildProcess;
+t.test('setup: a cut-off host endpoint, then two webhook processes with background reports', async (t) => {
+  // An endpoint of a node no policy selects (no labels): its host is cut off.
+  await ok(['apply', '-f', '-'], hostEndpoint('node3-eth0', 'node3'));
+  await writeFile(configFile, YAML.stringify({ audit: { reports: true, debounceSeconds: 1, intervalSeconds: 3600, writesPerSecond: 50, writeBurst: 50, lease: LEASE } }));
+  await cp.startWebhook(['--config', configFile]);
+  await cp.register('Ignore'); // the second process is not registered; a killed leader must not block writes
+  second.port = await freePort();
+  second.probe = await freePort();
+  b = spawn(
+    process.execPath,
+    [join(ROOT, 'src/main.ts'), 'serve', '--config', configFile, '--tls-cert', join(cp.certDir, 'tls.crt'), '--tls-key', join(cp.certDir, 'tls.key'), '--host', '127.0.0.1', '--port', String(second.port), '--probe-port', String(second.probe), '--kubeconfig', cp.env['KUBECONFIG']!],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  extra.push(b);
+  b.stdout!.on('data', (c: Buffer) => void (second.log += c.toString()));
+  b.stderr!.on('data', (c: Buffer) => void (second.log += c.toString()));
+  await writeFile(join(cp.state, 'webhook2.pid'), `${b.pid}\n`);
+  t.pass('both started');
+});
 
 const identityIn = (log: string) => /"identity":"([^"]+)"[^\n]*audit reports on/.exec(log)?.[1];
 const holder = async () => (JSON.parse((await ok(['get', 'lease', '-n', LEASE.namespace, LEASE.name, '-o', 'json'])).stdout) as { spec: { holderIdentity?: string } }).spec.holderIdentity ?? '';
