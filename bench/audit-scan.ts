@@ -18,7 +18,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createAdmit } from '../src/admission/decide.ts';
 import type { KubeObject } from '../src/admission/types.ts';
-import { scanInSlices } from '../src/audit/background.ts';
+import { DEFAULT_SLICE_MS, scanInSlices } from '../src/audit/background.ts';
 import { buildReports } from '../src/audit/openreports.ts';
 import { snapshotFromObjects } from '../src/cluster/manifests.ts';
 import { defaultConfig } from '../src/config/load.ts';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const scanLoop = async (): Promise<void> => {
     while (scanning) {
       const t0 = performance.now();
-      const results = await scanInSlices(snapshot, { registry, config }, 5, () => !scanning);
+      const results = await scanInSlices(snapshot, { registry, config }, DEFAULT_SLICE_MS, () => !scanning);
       if (results === null) break;
       buildReports(results, new Date());
       scans.push(performance.now() - t0);

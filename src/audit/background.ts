@@ -12,7 +12,7 @@ import { auditObject, snapshotObjects, type AuditResult } from './scan.ts';
  * holds the audit lease, scan the snapshot and write the reports — after every change (at
  * most one scan per `audit.debounceSeconds`) and every `audit.intervalSeconds` regardless.
  *
- * A scan never holds the event loop for long: it judges objects in slices of `sliceMs` and
+ * A scan never holds the event loop for long: it judges objects in slices of `sliceMs` (2 ms) and
  * yields to pending I/O (admission requests) between them, so a 10 000-object scan costs
  * requests a few milliseconds of queueing, not the whole scan (bench/audit-scan.ts measures
  * it). Scans and writes fail alone: admission does not wait for them or see their errors;
@@ -30,7 +30,7 @@ export interface BackgroundOptions {
   now?: () => number;
   /** How often to look for a changed snapshot or a due scan. Default 1000. */
   pollMs?: number;
-  /** Longest stretch of judging before yielding. Default 5. */
+  /** Longest stretch of judging before yielding. Default DEFAULT_SLICE_MS. */
   sliceMs?: number;
 }
 
@@ -39,6 +39,12 @@ export interface BackgroundReports {
   /** Resolves after the scan in progress (if any) ends; for tests and shutdown. */
   idle(): Promise<void>;
 }
+
+/**
+ * A request needs several event-loop turns (TLS read, parse, answer); each may wait for one
+ * slice, so the slice bounds what a scan adds to a request, several times over.
+ */
+export const DEFAULT_SLICE_MS = 2;
 
 const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -62,7 +68,7 @@ export function startBackgroundReports(options: BackgroundOptions): BackgroundRe
   const { cluster, registry, config, metrics, logger } = options;
   const now = options.now ?? Date.now;
   const pollMs = options.pollMs ?? 1000;
-  const sliceMs = options.sliceMs ?? 5;
+  const sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
   const debounceMs = config.audit.debounceSeconds * 1000;
   const intervalMs = config.audit.intervalSeconds * 1000;
   let lastSnapshot: unknown = null;
