@@ -136,3 +136,33 @@ t.test('wired in main: exit status 1 at enforce, 2 on unreadable input', async (
   t.equal(bad.status, 2);
   t.match(bad.stderr, /CIG_ERR_MANIFEST/);
 });
+
+t.test('--kubeconfig with an unreachable cluster: CIG_ERR_CLUSTER_UNREADABLE (exit 2)', async (t) => {
+  const { createServer } = await import('node:net');
+  const port = await new Promise<number>((res) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'cig-audit-kc-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(
+    kubeconfig,
+    YAML.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server: `http://127.0.0.1:${port}` } }],
+      users: [{ name: 'u', user: { token: 't' } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'c',
+    }),
+  );
+  const err = await run(['--kubeconfig', kubeconfig]).then(
+    () => null,
+    (e: { code: string; exitStatus: number; message: string }) => e,
+  );
+  t.equal(err?.code, 'CIG_ERR_CLUSTER_UNREADABLE');
+  t.equal(err?.exitStatus, 2);
+  t.match(err?.message, /unreachable/);
+});
