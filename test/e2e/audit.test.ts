@@ -200,9 +200,13 @@ t.test('fixing an object removes its failing result', async (t) => {
 t.test('kubectl warns when a write cuts traffic', async (t) => {
   const created = await ok(['apply', '-f', '-'], hostEndpoint('node4-eth0', 'node4'));
   t.match(created.stderr, /Warning: \[hostendpoint-traffic-allowed\] after this write, TCP\/UDP traffic to host node4 .* outside the node-port range 30000:32767 is dropped by the host endpoint's default deny/);
+  const pool = await ok(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: { name: 'extra' }, spec: { cidr: '10.244.0.0/16' } }));
+  t.match(pool.stderr, /Warning: \[ippool-pod-cidr-allowed\] after this write, IPPool "extra" \(10\.244\.0\.0\/16\) is not allowed by the pod-CIDR allow that policy "allow-to-pods" gives/);
+  const bgp = await ok(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'crd.projectcalico.org/v1', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { serviceClusterIPs: [{ cidr: '10.99.0.0/16' }] } }));
+  t.match(bgp.stderr, /Warning: \[bgpconfiguration-services-advertised\] after this write, the cluster IPs of exposed Services .*shop\/pinned-csa \(10\.96\.0\.41\)/);
   const deleted = await ok(['delete', 'globalnetworkpolicy.projectcalico.org', 'allow-traffic-hostendpoints']);
   t.match(deleted.stderr, /Warning: \[gnp-host-traffic-allowed\] after deleting GlobalNetworkPolicy "allow-traffic-hostendpoints", TCP\/UDP traffic to the hosts/);
-  t.comment(`${created.stderr}${deleted.stderr}`);
+  t.comment(`${created.stderr}${pool.stderr}${bgp.stderr}${deleted.stderr}`);
 });
 
 t.test('killing the leader moves the writes to the other process within the lease duration', async (t) => {
