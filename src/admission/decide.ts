@@ -42,22 +42,24 @@ function buildResponse(uid: string, stage: Stage, ev: Evaluation | null): Admiss
 
 /**
  * The admission decision for one AdmissionRequest: pure and synchronous. Kinds without rules,
- * DELETE/CONNECT and exempt requests are allowed untouched.
+ * CONNECT and exempt requests are allowed untouched; DELETE reaches only rules that judge it.
  */
 export function createAdmit(deps: AdmitDeps): Admit {
   const { registry, config } = deps;
   return (stage, request) => {
     const { group, version, kind } = request.kind;
     let ev: Evaluation | null = null;
+    // On DELETE the API server sends the deleted object as oldObject and no object.
+    const object = request.operation === 'DELETE' ? request.oldObject : request.object;
     const judged =
-      (request.operation === 'CREATE' || request.operation === 'UPDATE') &&
-      request.object != null &&
+      (request.operation === 'CREATE' || request.operation === 'UPDATE' || request.operation === 'DELETE') &&
+      object != null &&
       registry.forKind(stage, group, kind).length > 0 &&
       !isExempt(request, config);
     if (judged) {
       ev = evaluate(
         stage,
-        { group, kind, operation: request.operation, object: request.object!, oldObject: request.oldObject ?? null },
+        { group, kind, operation: request.operation, object: object!, oldObject: request.oldObject ?? null },
         { registry, config, cluster: deps.cluster.snapshot() },
       );
     }
@@ -71,8 +73,8 @@ export function createAdmit(deps: AdmitDeps): Admit {
       group,
       version,
       kind,
-      namespace: request.namespace ?? request.object?.metadata?.namespace ?? null,
-      name: request.name ?? request.object?.metadata?.name ?? null,
+      namespace: request.namespace ?? object?.metadata?.namespace ?? null,
+      name: request.name ?? object?.metadata?.name ?? null,
       user: request.userInfo?.username ?? null,
       decision,
       findings: ev?.findings ?? [],

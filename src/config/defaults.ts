@@ -19,4 +19,12 @@ export const DEFAULT_CONFIG: Config = {
   },
   rules: {},
   exemptions: { namespaces: [], usernames: [], groups: [] },
+  audit: {
+    reports: false, // serve writes reports only when asked (the chart turns it on)
+    debounceSeconds: 10,
+    intervalSeconds: 3600,
+    writesPerSecond: 10, // well under the API server's default client rate limits
+    writeBurst: 20,
+    lease: { name: 'clusterip-guard-audit', namespace: null, durationSeconds: 15, retrySeconds: 2 },
+  },
 };

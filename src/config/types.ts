@@ -24,4 +24,12 @@ export interface Config {
   };
   rules: Partial<Record<string, RuleAction>>;
   exemptions: { namespaces: string[]; usernames: string[]; groups: string[] };
+  audit: {
+    reports: boolean;
+    debounceSeconds: number;
+    intervalSeconds: number;
+    writesPerSecond: number;
+    writeBurst: number;
+    lease: { name: string; namespace: string | null; durationSeconds: number; retrySeconds: number };
+  };
 }

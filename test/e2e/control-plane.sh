@@ -625,6 +625,8 @@ cmd_status() {
 }
 
 # ---------------------------------------------------------------- webhooks
+# Both webhooks get the same rules; DELETE (GlobalNetworkPolicy, HostEndpoint) reaches only the
+# rules that judge it, IPPool and BGPConfiguration only /validate rules: /mutate allows them as is.
 webhook_rules_yaml() { # indentation-free list, indented by caller via sed
   cat <<'EOF'
 - apiGroups: [""]
@@ -634,13 +636,13 @@ webhook_rules_yaml() { # indentation-free list, indented by caller via sed
   scope: "Namespaced"
 - apiGroups: ["crd.projectcalico.org"]
   apiVersions: ["v1"]
-  operations: ["CREATE", "UPDATE"]
-  resources: ["globalnetworkpolicies", "hostendpoints"]
+  operations: ["CREATE", "UPDATE", "DELETE"]
+  resources: ["globalnetworkpolicies", "hostendpoints", "ippools", "bgpconfigurations"]
   scope: "*"
 - apiGroups: ["projectcalico.org"]
   apiVersions: ["v3"]
-  operations: ["CREATE", "UPDATE"]
-  resources: ["globalnetworkpolicies", "hostendpoints"]
+  operations: ["CREATE", "UPDATE", "DELETE"]
+  resources: ["globalnetworkpolicies", "hostendpoints", "ippools", "bgpconfigurations"]
   scope: "*"
 EOF
 }

@@ -185,3 +185,25 @@ const selectedFor = recentMemo(1, (submitted: CompiledPolicy, cluster: RuleConte
       .map((c): SelectedClass => ({ hostEndpoint: c.representative, policies: [...c.policies.filter((p) => p.name !== submitted.name), submitted] })),
   ),
 );
+
+/**
+ * The classes a submitted or deleted policy selects, with the policies that apply after the
+ * request: on DELETE the stored ones without it (`before` keeps them with it, so a rule can
+ * tell what the delete itself breaks from what was broken already), otherwise as
+ * selectedAfterWrite.
+ */
+export function selectedAfterRequest(policy: CompiledPolicy, ctx: Pick<RuleContext, 'cluster' | 'config' | 'operation'>): readonly (SelectedClass & { readonly before?: readonly CompiledPolicy[] })[] {
+  if (ctx.operation !== 'DELETE') return selectedAfterWrite(policy, ctx);
+  return classesFor(ctx, policy)
+    .filter((c) => selectsHostEndpoint(policy, c.representative))
+    .map((c) => ({ hostEndpoint: c.representative, policies: c.policies.filter((p) => p.name !== policy.name), before: c.policies }));
+}
+
+/** The stored policies that select a host endpoint (for judging a HostEndpoint write or an existing one). */
+export function policiesSelecting(hep: HostEndpointView, cluster: ClusterSnapshot): CompiledPolicy[] {
+  return stored(cluster).compiled.filter((p) => selectsHostEndpoint(p, hep));
+}
+
+/** "after this change" for a write, "after deleting …" for a DELETE: how findings start. */
+export const afterWhat = (ctx: Pick<RuleContext, 'operation' | 'object'>): string =>
+  ctx.operation === 'DELETE' ? `after deleting ${ctx.object.kind ?? 'object'} "${ctx.object.metadata?.name ?? ''}"` : 'after this change';
