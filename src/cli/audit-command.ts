@@ -1,7 +1,6 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../admission/types.ts';
 import { buildReports } from '../audit/openreports.ts';
-import { readClusterOnce } from '../audit/read-cluster.ts';
+import { readClusterOnce } from '../cluster/read-once.ts';
 import { auditSnapshot, toCheckShape } from '../audit/scan.ts';
 import { snapshotFromObjects } from '../cluster/manifests.ts';
 import type { ClusterSnapshot } from '../cluster/types.ts';
@@ -23,13 +22,7 @@ async function source(values: { file?: string[] | undefined; kubeconfig?: string
     const sources = new Map(manifests.map((m) => [m.object, m.source]));
     return { cluster: snapshotFromObjects(manifests.map((m) => m.object), config), sourceOf: (o) => sources.get(o) ?? '<manifests>' };
   }
-  const kubeConfig = new KubeConfig();
-  try {
-    kubeConfig.loadFromFile(values.kubeconfig!);
-  } catch (err) {
-    throw new GuardError('CIG_ERR_USAGE', `cannot load kubeconfig ${values.kubeconfig}: ${(err as Error).message}`, { cause: err });
-  }
-  return { cluster: await readClusterOnce(kubeConfig, config, AbortSignal.timeout(120_000)), sourceOf: () => 'cluster' };
+  return { cluster: await readClusterOnce(values.kubeconfig!, config, AbortSignal.timeout(120_000)), sourceOf: () => 'cluster' };
 }
 
 /** `clusterip-guard audit`: returns the exit status (1 when any finding is at enforce). */
