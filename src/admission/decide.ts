@@ -3,6 +3,7 @@ import type { Config } from '../config/types.ts';
 import type { RuleRegistry } from '../rules/registry.ts';
 import type { Stage } from '../rules/types.ts';
 import type { AuditFinding, AuditRecord, DecisionKind } from './audit-record.ts';
+import { isCalicoApiServerRelay } from './calico-apiserver.ts';
 import { evaluate, findingText, type Evaluation } from './evaluate.ts';
 import type { AdmissionRequest, AdmissionResponse } from './types.ts';
 
@@ -42,14 +43,17 @@ function buildResponse(uid: string, stage: Stage, ev: Evaluation | null): Admiss
 
 /**
  * The admission decision for one AdmissionRequest: pure and synchronous. Kinds without rules,
- * DELETE/CONNECT and exempt requests are allowed untouched.
+ * DELETE/CONNECT, exempt requests and calico-apiserver's relayed writes are allowed untouched.
  */
 export function createAdmit(deps: AdmitDeps): Admit {
   const { registry, config } = deps;
   return (stage, request) => {
     const { group, version, kind } = request.kind;
     let ev: Evaluation | null = null;
+    // calico-apiserver storing a v3 change: the v3 request was judged already.
+    const relayed = isCalicoApiServerRelay(request, config);
     const judged =
+      !relayed &&
       (request.operation === 'CREATE' || request.operation === 'UPDATE') &&
       request.object != null &&
       registry.forKind(stage, group, kind).length > 0 &&
@@ -62,7 +66,7 @@ export function createAdmit(deps: AdmitDeps): Admit {
       );
     }
     const response = buildResponse(request.uid, stage, ev);
-    const decision: DecisionKind = ev?.denied ? 'deny' : response.patch !== undefined ? 'patch' : 'allow';
+    const decision: DecisionKind = relayed ? 'relayed' : ev?.denied ? 'deny' : response.patch !== undefined ? 'patch' : 'allow';
     const audit: AuditRecord = {
       uid: request.uid,
       endpoint: stage,

@@ -19,4 +19,6 @@ export const DEFAULT_CONFIG: Config = {
   },
   rules: {},
   exemptions: { namespaces: [], usernames: [], groups: [] },
+  // calico-apiserver's service account as Calico's manifests and operator install it.
+  calicoApiServer: { usernames: ['system:serviceaccount:calico-apiserver:calico-apiserver'] },
 };

@@ -24,4 +24,5 @@ export interface Config {
   };
   rules: Partial<Record<string, RuleAction>>;
   exemptions: { namespaces: string[]; usernames: string[]; groups: string[] };
+  calicoApiServer: { usernames: string[] };
 }
