@@ -167,7 +167,7 @@ function renderExposition(
   for (const w of webhooks) out.push(`${name}{webhook="${esc(w.path)}"} ${w.inFlight}`);
 
   name = 'clusterip_guard_decisions_total';
-  header(name, 'counter', 'Admission decisions, by webhook path and decision (allow, deny, patch).');
+  header(name, 'counter', 'Admission decisions, by webhook path and decision (allow, deny, patch; relayed: calico-apiserver storing a v3 change already judged).');
   for (const w of webhooks) {
     for (const [decision, counter] of w.decisions) {
       out.push(`${name}{webhook="${esc(w.path)}",decision="${decision}"} ${counter.value}`);
