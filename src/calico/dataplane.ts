@@ -560,7 +560,14 @@ export function evaluateForwarded(
       hep,
       label: () => (part.failsafe ? `${part.label()} (failsafe ports: untracked and pre-DNAT policy skipped)` : part.label()),
     };
-    return runWalk(walkOf);
+    const result = runWalk(walkOf);
+    // An untracked Allow exempts the packets from conntrack, and NAT needs conntrack: kube-proxy's
+    // DNAT never happens, so a flow to a cluster IP does not reach the service (seen with real
+    // Felix, iptables and nftables: test/calico/dataplane-felix.test.ts).
+    if (result.allowed && flow.afterDnat !== undefined && isRuleCause(result.by) && result.by.stage === 'untracked') {
+      return ruleVerdict(walkOf, result.by, false, 'exempts it from connection tracking, so it is never DNATed and does not reach the service');
+    }
+    return result;
   });
 }
 

@@ -1,0 +1,93 @@
+// What real Felix (v3.31.0, iptables and nftables dataplanes) did with real packets in the
+// differential rig (test/dataplane), turned into fixed cases for the model. Each case names the
+// rig run it comes from; the policies are the smallest that show it.
+import t from 'tap';
+import type { KubeObject } from '../../src/admission/types.ts';
+import { compileAll, predict } from '../dataplane/model.ts';
+import { HOST_ENDPOINT } from '../dataplane/rig.ts';
+import type { ProbeSpec } from '../dataplane/topology.ts';
+
+const gnp = (name: string, spec: Record<string, unknown>): KubeObject => ({
+  apiVersion: 'crd.projectcalico.org/v1',
+  kind: 'GlobalNetworkPolicy',
+  metadata: { name: `default.${name}` },
+  spec: { tier: 'default', selector: "k8s-role == 'node'", types: ['Ingress'], ...spec },
+});
+const untrackedAllow = gnp('untracked-allow', { doNotTrack: true, applyOnForward: true, ingress: [{ action: 'Allow', source: { nets: ['198.51.100.200/32'] } }] });
+const preDnatAllow = gnp('prednat-allow', { preDNAT: true, applyOnForward: true, ingress: [{ action: 'Allow', source: { nets: ['198.51.100.200/32'] } }] });
+const normalHost = gnp('normal', { ingress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [8080] } }] });
+
+const probe = (proto: 'tcp' | 'udp', target: ProbeSpec['target'], port: number): ProbeSpec => ({
+  proto,
+  src: '198.51.100.200',
+  target,
+  dst: target === 'cluster-ip' ? '10.20.30.40' : target === 'pod-ip' ? '192.168.1.10' : '198.51.100.1',
+  port,
+});
+
+interface FelixCase {
+  name: string;
+  policies: KubeObject[];
+  probe: ProbeSpec;
+  /** What Felix did with the packets arriving on the host endpoint. */
+  delivered: boolean;
+  source: string;
+}
+
+const cases: FelixCase[] = [
+  {
+    name: 'untracked Allow to a cluster IP: never DNATed, the service is not reached',
+    policies: [untrackedAllow],
+    probe: probe('tcp', 'cluster-ip', 68),
+    delivered: false,
+    source: 'rig seed 2 cluster 18 (iptables and nftables): tcp 198.51.100.200 -> 10.20.30.40:68 dropped; 35 of 35 cluster-IP probes decided by an untracked Allow in that run',
+  },
+  {
+    name: 'untracked Allow to a cluster IP, UDP',
+    policies: [untrackedAllow],
+    probe: probe('udp', 'cluster-ip', 80),
+    delivered: false,
+    source: 'rig seed 2 cluster 28 (both modes): udp 198.51.100.10 -> 10.20.30.41:80 dropped',
+  },
+  {
+    name: 'untracked Allow to the pod IP itself: forwarded (no DNAT needed)',
+    policies: [untrackedAllow],
+    probe: probe('udp', 'pod-ip', 80),
+    delivered: true,
+    source: 'rig seed 2 (both modes): 5 of 5 UDP probes to the pod IP decided by an untracked Allow were echoed',
+  },
+  {
+    name: 'untracked Allow to the host',
+    policies: [untrackedAllow],
+    probe: probe('tcp', 'node-ip', 8080),
+    delivered: true,
+    source: 'rig seed 2 (both modes): 10 of 10 host probes decided by an untracked Allow got through (with an untracked egress Allow for the replies)',
+  },
+  {
+    name: 'pre-DNAT Allow to a cluster IP: DNATed and forwarded',
+    policies: [preDnatAllow],
+    probe: probe('tcp', 'cluster-ip', 80),
+    delivered: true,
+    source: 'rig guide scenario (both modes): tcp 198.51.100.10 -> 10.20.30.40:80 delivered',
+  },
+  {
+    name: 'a normal policy turns on the host default deny, not forwarded traffic',
+    policies: [normalHost],
+    probe: probe('tcp', 'cluster-ip', 8080),
+    delivered: true,
+    source: 'facts.md §4: a Deny without applyOnForward leaves forwarded traffic alone; rig seed 2 agrees',
+  },
+];
+
+for (const c of cases) {
+  t.test(c.name, async (t) => {
+    const verdict = predict(compileAll(c.policies), HOST_ENDPOINT, c.probe);
+    t.equal(verdict.allowed, c.delivered, `${c.source}\n${verdict.explanation}`);
+  });
+}
+
+t.test('the untracked cluster-IP verdict names the rule and says why', async (t) => {
+  const verdict = predict(compileAll([untrackedAllow]), HOST_ENDPOINT, probe('tcp', 'cluster-ip', 80));
+  t.match(verdict.by, { stage: 'untracked', action: 'Allow', policy: 'default.untracked-allow' });
+  t.match(verdict.explanation, /exempts it from connection tracking, so it is never DNATed/);
+});
