@@ -3,7 +3,7 @@
 // rig run it comes from; the policies are the smallest that show it.
 import t from 'tap';
 import type { KubeObject } from '../../src/admission/types.ts';
-import { compileAll, predict } from '../dataplane/model.ts';
+import { compileAll, expectRoundTrip, predict } from '../dataplane/model.ts';
 import { HOST_ENDPOINT } from '../dataplane/rig.ts';
 import type { ProbeSpec } from '../dataplane/topology.ts';
 
@@ -90,4 +90,15 @@ t.test('the untracked cluster-IP verdict names the rule and says why', async (t)
   const verdict = predict(compileAll([untrackedAllow]), HOST_ENDPOINT, probe('tcp', 'cluster-ip', 80));
   t.match(verdict.by, { stage: 'untracked', action: 'Allow', policy: 'default.untracked-allow' });
   t.match(verdict.explanation, /exempts it from connection tracking, so it is never DNATed/);
+});
+
+t.test('untracked Allow of forwarded TCP: the packets get through, the handshake does not (documented Felix behaviour)', async (t) => {
+  // rig seed 2 (both modes): 5 of 5 TCP probes to the pod IP decided by an untracked Allow failed,
+  // while UDP to the same pod was echoed. felix/rules/endpoints.go appendConntrackRules drops
+  // conntrack state INVALID: the pod's SYN-ACK for a SYN conntrack never saw.
+  const p = probe('tcp', 'pod-ip', 443);
+  const verdict = predict(compileAll([untrackedAllow]), HOST_ENDPOINT, p);
+  t.equal(verdict.allowed, true, 'the model: its packets reach the pod');
+  t.equal(expectRoundTrip(verdict, p), false, 'the rig: no TCP connection');
+  t.equal(expectRoundTrip(verdict, probe('udp', 'pod-ip', 443)), true, 'UDP replies are NEW, not INVALID');
 });

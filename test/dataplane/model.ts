@@ -3,7 +3,7 @@
  * (src/calico/dataplane.ts) over `compilePolicy` of the objects the rig stored.
  */
 import type { KubeObject } from '../../src/admission/types.ts';
-import { evaluateForwarded, evaluateHostIngress, type Verdict } from '../../src/calico/dataplane.ts';
+import { evaluateForwarded, evaluateHostIngress, isRuleCause, type Verdict } from '../../src/calico/dataplane.ts';
 import { hostEndpointView } from '../../src/calico/host-endpoint.ts';
 import { NetSet } from '../../src/calico/nets.ts';
 import { compilePolicy, type CompiledPolicy } from '../../src/calico/policy.ts';
@@ -33,4 +33,18 @@ export function predict(policies: readonly CompiledPolicy[], hepObject: KubeObje
         afterDnat: { nets: NetSet.of([`${POD_IP}/32`]) },
       });
   }
+}
+
+/**
+ * Whether a probe (a TCP handshake or a UDP echo: there and back) should succeed, given the
+ * model's verdict on its packets arriving at the host endpoint. One documented Felix behaviour
+ * sits between the two: a forwarded TCP flow let in by an untracked Allow has no conntrack entry,
+ * so the pod's SYN-ACK is conntrack state INVALID at the node and the host endpoint's forward
+ * chain drops it (felix/rules/endpoints.go appendConntrackRules, unless FelixConfiguration
+ * disableConntrackInvalid). Its packets get through (the model's verdict); the connection does not.
+ * UDP replies are NEW, not INVALID, and pass.
+ */
+export function expectRoundTrip(verdict: Verdict, probe: ProbeSpec): boolean {
+  const untrackedTcpForward = probe.proto === 'tcp' && probe.target !== 'node-ip' && isRuleCause(verdict.by) && verdict.by.stage === 'untracked' && verdict.by.action === 'Allow';
+  return verdict.allowed && !untrackedTcpForward;
 }

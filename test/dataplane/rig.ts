@@ -24,7 +24,7 @@ import { ControlPlane } from '../e2e/harness.ts';
 import { bridgeApiServer, startFelix, waitProgrammed, type DataplaneMode, type Felix } from './felix.ts';
 import { cluster, RIG_LABEL, SECOND_TIER } from './generate.ts';
 import { guideSteps } from './guide.ts';
-import { compileAll, predict } from './model.ts';
+import { compileAll, expectRoundTrip, predict } from './model.ts';
 import { createNamespaces, deleteNamespaces, Processes, sh, type Namespaces } from './netns.ts';
 import { Prober, startListeners } from './prober.ts';
 import { describeProbe, HEP_LABELS, HEP_NAME, LISTEN_PORTS, NODE_IP, NODE_NAME, type ProbeSpec } from './topology.ts';
@@ -122,8 +122,9 @@ class Rig {
     probes.forEach((p, i) => {
       results.set(p, real[i]!);
       const v = predict(compiled, HOST_ENDPOINT, p);
-      if (v.allowed === real[i]) agree++;
-      else disagreements.push(`${label}: ${describeProbe(p)}: Felix ${real[i] ? 'delivered' : 'dropped'}, model ${v.allowed ? 'allows' : 'drops'} (${v.explanation})`);
+      const expected = expectRoundTrip(v, p);
+      if (expected === real[i]) agree++;
+      else disagreements.push(`${label}: ${describeProbe(p)}: Felix ${real[i] ? 'delivered' : 'dropped'}, model ${v.allowed ? 'allows' : 'drops'}${expected === v.allowed ? '' : ' (round trip expected to fail)'} (${v.explanation})`);
     });
     return { agree, results, disagreements };
   }
