@@ -4,6 +4,7 @@
  */
 import type { KubeObject } from '../../src/admission/types.ts';
 import { evaluateForwarded, evaluateHostIngress, isRuleCause, type Verdict } from '../../src/calico/dataplane.ts';
+import { regionVerdict } from '../../src/calico/reachability.ts';
 import { hostEndpointView } from '../../src/calico/host-endpoint.ts';
 import { NetSet } from '../../src/calico/nets.ts';
 import { compilePolicy, type CompiledPolicy } from '../../src/calico/policy.ts';
@@ -46,5 +47,14 @@ export function predict(policies: readonly CompiledPolicy[], hepObject: KubeObje
  */
 export function expectRoundTrip(verdict: Verdict, probe: ProbeSpec): boolean {
   const untrackedTcpForward = probe.proto === 'tcp' && probe.target !== 'node-ip' && isRuleCause(verdict.by) && verdict.by.stage === 'untracked' && verdict.by.action === 'Allow';
-  return verdict.allowed && !untrackedTcpForward;
+  return modelDelivers(verdict, probe) && !untrackedTcpForward;
+}
+
+/**
+ * The model's answer to "do the probe's packets get to the listener": the verdict itself for the
+ * pod and the host; for a cluster IP the rules' own reading of it (reachability.ts regionVerdict:
+ * an untracked Allow is never DNATed, so it does not reach a backend).
+ */
+export function modelDelivers(verdict: Verdict, probe: ProbeSpec): boolean {
+  return probe.target === 'cluster-ip' ? regionVerdict(verdict).verdict === 'reaches' : verdict.allowed;
 }

@@ -24,7 +24,8 @@ import { ControlPlane } from '../e2e/harness.ts';
 import { bridgeApiServer, startFelix, waitProgrammed, type DataplaneMode, type Felix } from './felix.ts';
 import { cluster, RIG_LABEL, SECOND_TIER } from './generate.ts';
 import { guideSteps } from './guide.ts';
-import { compileAll, expectRoundTrip, predict } from './model.ts';
+import { explainVerdict } from '../../src/rules/support/verdict-text.ts';
+import { compileAll, expectRoundTrip, modelDelivers, predict } from './model.ts';
 import { createNamespaces, deleteNamespaces, Processes, sh, type Namespaces } from './netns.ts';
 import { Prober, startListeners } from './prober.ts';
 import { describeProbe, HEP_LABELS, HEP_NAME, LISTEN_PORTS, NODE_IP, NODE_NAME, type ProbeSpec } from './topology.ts';
@@ -123,8 +124,9 @@ class Rig {
       results.set(p, real[i]!);
       const v = predict(compiled, HOST_ENDPOINT, p);
       const expected = expectRoundTrip(v, p);
+      const delivers = modelDelivers(v, p);
       if (expected === real[i]) agree++;
-      else disagreements.push(`${label}: ${describeProbe(p)}: Felix ${real[i] ? 'delivered' : 'dropped'}, model ${v.allowed ? 'allows' : 'drops'}${expected === v.allowed ? '' : ' (round trip expected to fail)'} (${v.explanation})`);
+      else disagreements.push(`${label}: ${describeProbe(p)}: Felix ${real[i] ? 'delivered' : 'dropped'}, model ${delivers ? 'delivers' : 'drops'}${expected === delivers ? '' : ' (round trip expected to fail)'} (${explainVerdict(v)})`);
     });
     return { agree, results, disagreements };
   }
