@@ -3,6 +3,7 @@ import type { Config } from '../config/types.ts';
 import type { RuleRegistry } from '../rules/registry.ts';
 import type { Stage } from '../rules/types.ts';
 import type { AuditFinding, AuditRecord, DecisionKind } from './audit-record.ts';
+import { isCalicoApiServerRelay } from './calico-apiserver.ts';
 import { evaluate, findingText, type Evaluation } from './evaluate.ts';
 import type { AdmissionRequest, AdmissionResponse } from './types.ts';
 
@@ -42,7 +43,8 @@ function buildResponse(uid: string, stage: Stage, ev: Evaluation | null): Admiss
 
 /**
  * The admission decision for one AdmissionRequest: pure and synchronous. Kinds without rules,
- * CONNECT and exempt requests are allowed untouched; DELETE reaches only rules that judge it.
+ * CONNECT, exempt requests and calico-apiserver's relayed writes are allowed untouched; DELETE
+ * reaches only rules that judge it.
  */
 export function createAdmit(deps: AdmitDeps): Admit {
   const { registry, config } = deps;
@@ -51,7 +53,10 @@ export function createAdmit(deps: AdmitDeps): Admit {
     let ev: Evaluation | null = null;
     // On DELETE the API server sends the deleted object as oldObject and no object.
     const object = request.operation === 'DELETE' ? request.oldObject : request.object;
+    // calico-apiserver storing a v3 change: the v3 request was judged already.
+    const relayed = isCalicoApiServerRelay(request, config);
     const judged =
+      !relayed &&
       (request.operation === 'CREATE' || request.operation === 'UPDATE' || request.operation === 'DELETE') &&
       object != null &&
       registry.forKind(stage, group, kind).length > 0 &&
@@ -64,7 +69,7 @@ export function createAdmit(deps: AdmitDeps): Admit {
       );
     }
     const response = buildResponse(request.uid, stage, ev);
-    const decision: DecisionKind = ev?.denied ? 'deny' : response.patch !== undefined ? 'patch' : 'allow';
+    const decision: DecisionKind = relayed ? 'relayed' : ev?.denied ? 'deny' : response.patch !== undefined ? 'patch' : 'allow';
     const audit: AuditRecord = {
       uid: request.uid,
       endpoint: stage,

@@ -27,4 +27,6 @@ export const DEFAULT_CONFIG: Config = {
     writeBurst: 20,
     lease: { name: 'clusterip-guard-audit', namespace: null, durationSeconds: 15, retrySeconds: 2 },
   },
+  // calico-apiserver's service account as Calico's manifests and operator install it.
+  calicoApiServer: { usernames: ['system:serviceaccount:calico-apiserver:calico-apiserver'] },
 };

@@ -32,4 +32,5 @@ export interface Config {
     writeBurst: number;
     lease: { name: string; namespace: string | null; durationSeconds: number; retrySeconds: number };
   };
+  calicoApiServer: { usernames: string[] };
 }

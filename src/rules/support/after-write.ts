@@ -1,3 +1,4 @@
+import { samePolicyName } from '../../admission/calico-apiserver.ts';
 import type { KubeObject } from '../../admission/types.ts';
 import { selectsHostEndpoint } from '../../calico/dataplane.ts';
 import { hostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
@@ -170,7 +171,8 @@ export interface SelectedClass {
 /**
  * The host-endpoint classes a submitted policy selects, each with the policies that will apply
  * to it after the write: the stored ones selecting it, with the submitted policy added (CREATE)
- * or in place of its stored version (UPDATE, same name).
+ * or in place of its stored version (UPDATE, same name; `x` and calico-apiserver's `default.x` are
+ * one policy).
  */
 export function selectedAfterWrite(submitted: CompiledPolicy, ctx: Pick<RuleContext, 'cluster' | 'config'>): readonly SelectedClass[] {
   return selectedFor(submitted, ctx.cluster, ctx.config);
@@ -182,7 +184,7 @@ const selectedFor = recentMemo(1, (submitted: CompiledPolicy, cluster: RuleConte
   Object.freeze(
     classesFor({ cluster, config }, submitted)
       .filter((c) => selectsHostEndpoint(submitted, c.representative))
-      .map((c): SelectedClass => ({ hostEndpoint: c.representative, policies: [...c.policies.filter((p) => p.name !== submitted.name), submitted] })),
+      .map((c): SelectedClass => ({ hostEndpoint: c.representative, policies: [...c.policies.filter((p) => !samePolicyName(p.name, submitted.name)), submitted] })),
   ),
 );
 
