@@ -48,6 +48,22 @@ t.test('the second call is allowed untouched and logged as relayed; the first is
   t.equal(direct.audit.decision, 'patch', 'a user writing crd.projectcalico.org directly is judged');
 });
 
+t.test('a relayed DELETE is not judged again; the user\'s DELETE is', async (t) => {
+  // Deleting allow-to-pods cuts pod traffic once a pre-DNAT deny-all selects the host endpoints.
+  const denyAll = policy('deny-all-prednat', { preDNAT: true, applyOnForward: true, types: ['Ingress'], ingress: [{ action: 'Deny' }] });
+  const allowToPods = guideCluster().globalNetworkPolicies!.find((p) => p.metadata?.name === 'allow-to-pods')!;
+  const admit = createAdmit({ registry: defaultRegistry(), config: config(), cluster: { snapshot: () => snapshot(guideCluster({ plus: [denyAll] })) } });
+  const del = (object: KubeObject, username: string): AdmissionRequest => {
+    const { object: _, ...rest } = request(object, username);
+    return { ...rest, operation: 'DELETE', oldObject: object };
+  };
+  const user = admit('validate', del(allowToPods, 'alice'));
+  t.ok(user.audit.findings.some((f) => f.rule === 'gnp-pod-cidr-allowed'), 'the v3 DELETE warns');
+  const relayed = admit('validate', del(asStored(allowToPods), CALICO_SA));
+  t.equal(relayed.audit.decision, 'relayed');
+  t.same(relayed.response, { uid: 'u', allowed: true }, 'no second warning');
+});
+
 t.test('x and default.x are one policy', async (t) => {
   t.equal(userFacingPolicyName('default.allow-cluster-ips'), 'allow-cluster-ips');
   t.equal(userFacingPolicyName('t2.allow'), 't2.allow', 'other tiers keep their prefix in both groups');
