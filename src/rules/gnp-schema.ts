@@ -169,7 +169,15 @@ export const gnpSchema: Rule = {
   doc: 'A GlobalNetworkPolicy must be valid for Calico (fields, types, actions, protocols, ports, nets, selectors). crd.projectcalico.org/v1 writes skip Calico validation and Felix silently drops policies it cannot parse.',
   check({ object }) {
     const problems: PathMessage[] = [];
-    if (!validateGnp(object)) problems.push(...schemaFindings(validateGnp.errors ?? []));
+    let valid: boolean;
+    try {
+      valid = validateGnp(object);
+    } catch {
+      // ajv's uniqueItems (spec.types) compares objects with fast-deep-equal, which calls an own "valueOf" key.
+      problems.push({ path: 'spec.types', message: 'must list "Ingress" and/or "Egress" as strings' });
+      valid = true;
+    }
+    if (!valid) problems.push(...schemaFindings(validateGnp.errors ?? []));
     const spec = asObj(object.spec) ?? {};
     for (let f = 0; f < POLICY_SELECTORS.length; f++) {
       const message = selectorError(spec[POLICY_SELECTORS[f]!]);

@@ -25,9 +25,10 @@ interface ServicePort {
 }
 
 function servicePorts(spec: Record<string, unknown> | undefined): ServicePort[] {
-  const ports = Array.isArray(spec?.['ports']) ? (spec['ports'] as Array<Record<string, unknown>>) : [];
+  const ports = Array.isArray(spec?.['ports']) ? (spec['ports'] as Array<Record<string, unknown> | null>) : [];
+  // Only ports the API server would accept: null entries and port 0 never get this far through it.
   return ports
-    .filter((p) => typeof p['port'] === 'number')
+    .filter((p): p is Record<string, unknown> => Number.isInteger(p?.['port']) && (p!['port'] as number) >= 1 && (p!['port'] as number) <= 65535)
     .map((p) => ({ protocol: typeof p['protocol'] === 'string' ? p['protocol'] : 'TCP', port: p['port'] as number }));
 }
 
