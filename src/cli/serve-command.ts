@@ -14,7 +14,7 @@ import { createMetrics } from '../server/metrics.ts';
 import { buildProbeApp } from '../server/probes.ts';
 import { installShutdown } from '../server/shutdown.ts';
 import { loadTlsPair, secureServerOf, watchTlsFiles } from '../server/tls.ts';
-import { parse, portOption } from './args.ts';
+import { durationOption, parse, portOption } from './args.ts';
 import { makeDevCert } from './dev-cert.ts';
 
 /** Where the cluster state comes from: none, a kubeconfig file, or the default chain (in-cluster, $KUBECONFIG, ~/.kube/config). */
@@ -48,11 +48,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
     'probe-port': { type: 'string' },
     kubeconfig: { type: 'string' },
     'no-cluster': { type: 'boolean' },
+    'drain-delay': { type: 'string' },
+    'shutdown-timeout': { type: 'string' },
   });
   if (values['no-cluster'] && values.kubeconfig) throw new GuardError('CIG_ERR_USAGE', '--kubeconfig and --no-cluster exclude each other');
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new GuardError('CIG_ERR_USAGE', '--tls-cert and --tls-key go together');
   const port = portOption(values.port, '--port', 8443);
   const probePort = portOption(values['probe-port'], '--probe-port', 9090);
+  const drainDelayMs = durationOption(values['drain-delay'], '--drain-delay', 0);
+  const shutdownTimeoutMs = durationOption(values['shutdown-timeout'], '--shutdown-timeout', DEFAULT_SHUTDOWN_TIMEOUT_MS);
   const log = pino({ base: { component: 'clusterip-guard' } });
   // Audit lines: one JSON object per decision, written to stdout in batches through an
   // asynchronous destination (off the request path; flushed on exit). Records carry their own `time`.
@@ -79,10 +83,36 @@ export async function serveCommand(argv: string[]): Promise<number> {
     https: { key: pair.key, cert: pair.cert },
   });
   const probe = buildProbeApp({ metrics, tlsLoaded: () => true, clusterState: cluster, logger: log });
-  await app.listen({ port, host: values.host });
-  await probe.app.listen({ port: probePort, host: values.host });
+  // Both ports or neither: a process serving webhooks without probes, certificate watcher
+  // or signal handling is worse than one that exits.
+  try {
+    await listen(probe.app, probePort, values.host, '--probe-port');
+    await listen(app, port, values.host, '--port');
+  } catch (err) {
+    await Promise.allSettled([app.close(), probe.app.close(), cluster.close()]);
+    throw err;
+  }
   const tls = watchTlsFiles({ files, initial: pair, servers: [secureServerOf(app)], logger: log });
   log.info({ webhook: `https://${values.host}:${port}`, probes: `http://${values.host}:${probePort}`, certExpires: pair.validTo }, 'clusterip-guard serving');
-  const shutdown = installShutdown({ apps: [app], probe, graceMs: 25_000, cleanup: [() => tls.close(), () => cluster.close(), () => audit.flushSync()], logger: log });
+  const shutdown = installShutdown({
+    apps: [app],
+    probe,
+    drainDelayMs,
+    graceMs: drainDelayMs + shutdownTimeoutMs,
+    cleanup: [() => tls.close(), () => cluster.close(), () => audit.flushSync()],
+    logger: log,
+  });
   return shutdown.done;
+}
+
+/** Time answers in progress get to finish once the listener closes; the chart's grace period covers it. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
+
+async function listen(app: { listen(o: { port: number; host: string }): Promise<unknown> }, port: number, host: string, flag: string): Promise<void> {
+  try {
+    await app.listen({ port, host });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new GuardError('CIG_ERR_LISTEN', `cannot listen on ${host}:${port} (${flag}): ${code}: ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -28,6 +28,7 @@ import type { AuditRecord } from '../admission/audit-record.ts';
 import type { Stage } from '../rules/types.ts';
 import { WebhookError, badReview, errorBody, webhookError } from './errors.ts';
 import { parseJsonBody } from './json-body.ts';
+import { trackConnections } from './connections.ts';
 import type { ErrorBody } from './errors.ts';
 import type { Metrics, WebhookMetrics, WebhookPath } from './metrics.ts';
 import {
@@ -104,7 +105,8 @@ export function buildWebhookApp(opts: WebhookAppOptions): FastifyInstance {
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout,
     http: nodeServerOptions,
-    // On close: shut idle keep-alive sockets at once, let busy ones finish their request.
+    // On close: end idle keep-alive sockets at once (gracefully: see connections.ts), let busy
+    // ones finish their request.
     forceCloseConnections: 'idle',
     // A request that arrives on a kept-alive socket while we drain is still answered (with
     // `Connection: close`); a 503 would make the API server apply the failure policy.
@@ -127,6 +129,8 @@ export function buildWebhookApp(opts: WebhookAppOptions): FastifyInstance {
         https: { key: opts.https.key, cert: opts.https.cert, ...nodeServerOptions },
       } as FastifyHttpsOptions<https.Server>) as unknown as FastifyInstance)
     : Fastify(serverOptions);
+  // Shutdown hands connections over (Connection: close, FIN) instead of destroying them.
+  app.decorate('connections', trackConnections(app.server));
   // Node swaps the two when headersTimeout (default 60 s) is the larger, and then a slow body
   // gets 60 s; equal, a request has `requestTimeout` from its first byte to its last.
   app.server.headersTimeout = requestTimeout;
