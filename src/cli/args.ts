@@ -4,13 +4,15 @@ import { GuardError } from '../errors.ts';
 export const USAGE = `Usage:
   clusterip-guard serve [--config FILE] [--tls-cert FILE --tls-key FILE] [--port 8443]
                         [--host ADDR] [--probe-port 9090] [--kubeconfig FILE | --no-cluster]
-                        [--drain-delay 0s] [--shutdown-timeout 20s]
+                        [--drain-delay 0s] [--shutdown-timeout 20s] [--analysis-budget 2s]
       Serve the admission webhook (POST /mutate, /validate over HTTPS; /healthz, /readyz,
       /metrics over plain HTTP on the probe port). Without --tls-cert/--tls-key a development
       certificate for localhost and 127.0.0.1 is made on the spot (needs openssl).
       On SIGTERM: not ready at once, keep serving --drain-delay (every answer says
       Connection: close), then stop accepting and let answers in progress finish for up to
-      --shutdown-timeout; exit 0 (1 if that time ran out).
+      --shutdown-timeout; exit 0 (1 if that time ran out). GlobalNetworkPolicy reviews are
+      analysed in a worker thread; one that would take longer than --analysis-budget
+      (queue time included) is answered with the policy's own checks and a warning.
   clusterip-guard check -f FILE|DIR|- [-f ...] [--config FILE] [--output text|json]
       Run the rules offline on manifests, as a CREATE through /mutate then /validate.
       Exit 1 when anything would be denied, 0 otherwise; 2 on unreadable input.

@@ -8,7 +8,9 @@ import { defaultConfig, loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 import { GuardError } from '../errors.ts';
 import { defaultRegistry } from '../rules/index.ts';
+import { createAnalysisPool, DEFAULT_ANALYSIS_BUDGET_MS } from '../server/analysis-pool.ts';
 import { buildWebhookApp } from '../server/app.ts';
+import { isolatedAdmit } from '../server/isolated-admit.ts';
 import { createAuditLog } from '../server/audit-log.ts';
 import { createMetrics } from '../server/metrics.ts';
 import { buildProbeApp } from '../server/probes.ts';
@@ -50,6 +52,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     'no-cluster': { type: 'boolean' },
     'drain-delay': { type: 'string' },
     'shutdown-timeout': { type: 'string' },
+    'analysis-budget': { type: 'string' },
   });
   if (values['no-cluster'] && values.kubeconfig) throw new GuardError('CIG_ERR_USAGE', '--kubeconfig and --no-cluster exclude each other');
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new GuardError('CIG_ERR_USAGE', '--tls-cert and --tls-key go together');
@@ -57,6 +60,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const probePort = portOption(values['probe-port'], '--probe-port', 9090);
   const drainDelayMs = durationOption(values['drain-delay'], '--drain-delay', 0);
   const shutdownTimeoutMs = durationOption(values['shutdown-timeout'], '--shutdown-timeout', DEFAULT_SHUTDOWN_TIMEOUT_MS);
+  const budgetMs = durationOption(values['analysis-budget'], '--analysis-budget', DEFAULT_ANALYSIS_BUDGET_MS);
   const log = pino({ base: { component: 'clusterip-guard' } });
   // Audit lines: one JSON object per decision, written to stdout in batches through an
   // asynchronous destination (off the request path; flushed on exit). Records carry their own `time`.
@@ -75,8 +79,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const pair = loadTlsPair(files);
   const cluster = await clusterStateFor(values, config, log);
   const metrics = createMetrics();
+  const registry = defaultRegistry();
+  const pool = createAnalysisPool({ config, cluster, budgetMs, logger: log });
+  await pool.ready();
   const app = buildWebhookApp({
-    admit: createAdmit({ registry: defaultRegistry(), config, cluster }),
+    admit: isolatedAdmit({
+      admit: createAdmit({ registry, config, cluster }),
+      cheap: createAdmit({ registry, config, cluster: staticClusterState() }),
+      pool,
+    }),
     auditLog: audit.write,
     metrics,
     logger: log,
@@ -89,7 +100,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     await listen(probe.app, probePort, values.host, '--probe-port');
     await listen(app, port, values.host, '--port');
   } catch (err) {
-    await Promise.allSettled([app.close(), probe.app.close(), cluster.close()]);
+    await Promise.allSettled([app.close(), probe.app.close(), cluster.close(), pool.close()]);
     throw err;
   }
   const tls = watchTlsFiles({ files, initial: pair, servers: [secureServerOf(app)], logger: log });
@@ -99,7 +110,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     probe,
     drainDelayMs,
     graceMs: drainDelayMs + shutdownTimeoutMs,
-    cleanup: [() => tls.close(), () => cluster.close(), () => audit.flushSync()],
+    cleanup: [() => tls.close(), () => cluster.close(), () => pool.close(), () => audit.flushSync()],
     logger: log,
   });
   return shutdown.done;

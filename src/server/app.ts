@@ -39,13 +39,13 @@ import {
 } from './review-schema.ts';
 
 /**
- * The admission decision (src/admission/decide.ts has the same shape). Pure and synchronous;
- * a throw is treated as a bug: HTTP 500, logged, and the server keeps serving.
+ * The admission decision (src/admission/decide.ts has the same shape): synchronous, or a
+ * promise for reviews decided off the main thread (isolated-admit.ts). A throw or rejection is
+ * treated as a bug: HTTP 500, logged, and the server keeps serving.
  */
-export type Admit = (
-  stage: Stage,
-  request: AdmissionRequest,
-) => { response: AdmissionResponse; audit: AuditRecord };
+export type Admit = (stage: Stage, request: AdmissionRequest) => Decision | Promise<Decision>;
+
+export type Decision = { response: AdmissionResponse; audit: AuditRecord };
 
 /** One audit log line: the decision, when it was made, and ms from request arrival to the decision. */
 export type TimedAuditRecord = AuditRecord & { time: string; durationMs: number };
@@ -188,15 +188,11 @@ function onResponseClose(this: InstrumentedResponse): void {
 
 function makeReviewHandler(stage: Stage, path: WebhookPath, series: WebhookMetrics, opts: WebhookAppOptions) {
   const { admit, auditLog, metrics } = opts;
-  return function handleReview(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    const req = (request.body as AdmissionReview).request;
-    let decision: ReturnType<Admit>;
-    try {
-      decision = admit(stage, req);
-    } catch (err) {
-      request.log.error({ err, uid: req.uid, webhook: path }, 'admission decision threw');
-      return reply.code(500).send(errorBody(webhookError('CIG_ERR_INTERNAL', { uid: req.uid })));
-    }
+  const failed = (request: FastifyRequest, reply: FastifyReply, uid: string, err: unknown): FastifyReply => {
+    request.log.error({ err, uid, webhook: path }, 'admission decision threw');
+    return reply.code(500).send(errorBody(webhookError('CIG_ERR_INTERNAL', { uid })));
+  };
+  const answer = (request: FastifyRequest, reply: FastifyReply, req: AdmissionRequest, decision: Decision): FastifyReply => {
     const response = checkResponse(stage, req.uid, decision.response, request);
     const { audit } = decision;
     series.decided(audit.decision);
@@ -210,6 +206,22 @@ function makeReviewHandler(stage: Stage, path: WebhookPath, series: WebhookMetri
       request.log.error({ err, uid: req.uid, webhook: path }, 'audit log write failed');
     }
     return reply;
+  };
+  return function handleReview(request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
+    const req = (request.body as AdmissionReview).request;
+    let decision: Decision | Promise<Decision>;
+    try {
+      decision = admit(stage, req);
+    } catch (err) {
+      return failed(request, reply, req.uid, err);
+    }
+    if (decision instanceof Promise) {
+      return decision.then(
+        (d) => answer(request, reply, req, d),
+        (err: unknown) => failed(request, reply, req.uid, err),
+      );
+    }
+    return answer(request, reply, req, decision);
   };
 }
 
