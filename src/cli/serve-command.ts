@@ -79,8 +79,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const pair = loadTlsPair(files);
   const cluster = await clusterStateFor(values, config, log);
   const metrics = createMetrics();
+  metrics.certificate(pair.validTo);
+  if (cluster.health) metrics.clusterHealth(() => cluster.health!());
   const registry = defaultRegistry();
-  const pool = createAnalysisPool({ config, cluster, budgetMs, logger: log });
+  const pool = createAnalysisPool({
+    config,
+    cluster,
+    budgetMs,
+    logger: log,
+    onDepth: metrics.analysisDepth,
+    onOutcome: metrics.analysisOutcome,
+  });
   await pool.ready();
   const app = buildWebhookApp({
     admit: isolatedAdmit({
@@ -103,7 +112,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
     await Promise.allSettled([app.close(), probe.app.close(), cluster.close(), pool.close()]);
     throw err;
   }
-  const tls = watchTlsFiles({ files, initial: pair, servers: [secureServerOf(app)], logger: log });
+  const tls = watchTlsFiles({
+    files,
+    initial: pair,
+    servers: [secureServerOf(app)],
+    logger: log,
+    onReload: (next) => {
+      metrics.tlsReload(true);
+      metrics.certificate(next.validTo);
+    },
+    onReject: () => metrics.tlsReload(false),
+  });
   log.info({ webhook: `https://${values.host}:${port}`, probes: `http://${values.host}:${probePort}`, certExpires: pair.validTo }, 'clusterip-guard serving');
   const shutdown = installShutdown({
     apps: [app],
