@@ -113,7 +113,8 @@ function netVersions(nets: unknown): number {
  */
 function ruleErrors(dir: string, index: number, rule: Obj, out: PathMessage[]): void {
   const rawProtocol = rule['protocol'];
-  const protocol = rawProtocol === undefined ? undefined : String(rawProtocol).toLowerCase();
+  // An object or array is reported by the schema; String() of one may throw (an own toString key).
+  const protocol = rawProtocol === undefined ? undefined : typeof rawProtocol === 'object' && rawProtocol !== null ? '<not a protocol>' : String(rawProtocol).toLowerCase();
   const at = (): string => `${dir}[${index}]`;
   let versions = 0;
   for (let s = 0; s < SIDES.length; s++) {
@@ -191,7 +192,7 @@ export const gnpSchema: Rule = {
         if (rule) ruleErrors(`spec.${DIRECTIONS[d]!}`, i, rule, problems);
       }
     }
-    const name = object.metadata?.name ?? '<unnamed>';
+    const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '<unnamed>'; // the schema reports a non-string
     return problems.map(({ path, message }, i): Finding => ({
       path,
       message:

@@ -24,12 +24,16 @@ interface ServicePort {
   port: number;
 }
 
+/** What the API server accepts in a Service port. */
+const SERVICE_PROTOCOLS = new Set<unknown>(['TCP', 'UDP', 'SCTP']);
+
 function servicePorts(spec: Record<string, unknown> | undefined): ServicePort[] {
   const ports = Array.isArray(spec?.['ports']) ? (spec['ports'] as Array<Record<string, unknown> | null>) : [];
   // Only ports the API server would accept: null entries and port 0 never get this far through it.
   return ports
     .filter((p): p is Record<string, unknown> => Number.isInteger(p?.['port']) && (p!['port'] as number) >= 1 && (p!['port'] as number) <= 65535)
-    .map((p) => ({ protocol: typeof p['protocol'] === 'string' ? p['protocol'] : 'TCP', port: p['port'] as number }));
+    .map((p) => ({ protocol: p['protocol'] === undefined ? 'TCP' : p['protocol'], port: p['port'] as number }))
+    .filter((p): p is ServicePort => SERVICE_PROTOCOLS.has(p.protocol as string));
 }
 
 export const serviceClusterIPPolicy: Rule = {
