@@ -67,6 +67,8 @@ t.test('through the server: a skipped analysis answers with the cheap rules, a w
   t.equal(res.statusCode, 200);
   t.match(res.json().response.warnings[0], /^\[clusterip-guard\] the cross-object analysis of this policy was skipped \(it would take longer than the per-review budget\)/);
   t.equal(audits[0]!.analysisSkipped, 'budget');
+  t.match(res.json().response.warnings[0], /; no checks ran: the policy has \d+ rules, nets and ports, over the 20000 the main thread checks$/, 'too large to check on the main thread');
+  t.match(audits[0], { operation: 'UPDATE', findings: [] });
 });
 
 t.test('a Service review is answered while a policy analysis is still running', async (t) => {
@@ -84,4 +86,10 @@ t.test('a Service review is answered while a policy analysis is still running', 
   t.equal(service.statusCode, 200);
   t.equal((await policy).statusCode, 200);
   t.same(order, ['service', 'policy']);
+});
+
+t.test('policySize counts rules, nets and ports, whatever the JSON', async (t) => {
+  const { policySize } = await import('../../src/server/isolated-admit.ts');
+  t.equal(policySize(largePolicyReview(10, 3).request.object), 10 + 10 * (1 + 3 + 2));
+  for (const odd of [null, 1, { spec: null }, { spec: { ingress: [null, 1, { source: 'x' }] } }]) t.type(policySize(odd), 'number');
 });
