@@ -33,7 +33,7 @@ async function pool(over: Partial<AnalysisPoolOptions> = {}) {
 const policyReview = (rules: number, nets = 4): AdmissionRequest => largePolicyReview(rules, nets).request as AdmissionRequest;
 
 t.test('the worker answers exactly as the main thread would', async (t) => {
-  const p = await pool();
+  const p = await pool({ budgetMs: 30_000 });
   const request = policyReview(20);
   for (const stage of ['mutate', 'validate'] as const) {
     const outcome = await p.analyse(stage, request);
