@@ -113,7 +113,8 @@ function netVersions(nets: unknown): number {
  */
 function ruleErrors(dir: string, index: number, rule: Obj, out: PathMessage[]): void {
   const rawProtocol = rule['protocol'];
-  const protocol = rawProtocol === undefined ? undefined : String(rawProtocol).toLowerCase();
+  // An object or array is reported by the schema; String() of one may throw (an own toString key).
+  const protocol = rawProtocol === undefined ? undefined : typeof rawProtocol === 'object' && rawProtocol !== null ? '<not a protocol>' : String(rawProtocol).toLowerCase();
   const at = (): string => `${dir}[${index}]`;
   let versions = 0;
   for (let s = 0; s < SIDES.length; s++) {
@@ -169,7 +170,15 @@ export const gnpSchema: Rule = {
   doc: 'A GlobalNetworkPolicy must be valid for Calico (fields, types, actions, protocols, ports, nets, selectors). crd.projectcalico.org/v1 writes skip Calico validation and Felix silently drops policies it cannot parse.',
   check({ object }) {
     const problems: PathMessage[] = [];
-    if (!validateGnp(object)) problems.push(...schemaFindings(validateGnp.errors ?? []));
+    let valid: boolean;
+    try {
+      valid = validateGnp(object);
+    } catch {
+      // ajv's uniqueItems (spec.types) compares objects with fast-deep-equal, which calls an own "valueOf" key.
+      problems.push({ path: 'spec.types', message: 'must list "Ingress" and/or "Egress" as strings' });
+      valid = true;
+    }
+    if (!valid) problems.push(...schemaFindings(validateGnp.errors ?? []));
     const spec = asObj(object.spec) ?? {};
     for (let f = 0; f < POLICY_SELECTORS.length; f++) {
       const message = selectorError(spec[POLICY_SELECTORS[f]!]);
@@ -183,7 +192,7 @@ export const gnpSchema: Rule = {
         if (rule) ruleErrors(`spec.${DIRECTIONS[d]!}`, i, rule, problems);
       }
     }
-    const name = object.metadata?.name ?? '<unnamed>';
+    const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '<unnamed>'; // the schema reports a non-string
     return problems.map(({ path, message }, i): Finding => ({
       path,
       message:

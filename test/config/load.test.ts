@@ -63,3 +63,8 @@ t.test('a bad host-endpoint selector stops start-up', async (t) => {
 t.test('a reversed node-port range stops start-up', async (t) => {
   t.throws(() => resolveConfig({ network: { nodePortRange: '32767:30000' } }), { code: 'CIG_ERR_CONFIG_INVALID', message: /network\.nodePortRange/ });
 });
+
+t.test('a YAML alias bomb is a CIG_ERR_CONFIG_UNREADABLE error, not a crash', async (t) => {
+  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]', 'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]', ''].join('\n');
+  await t.rejects(loadConfigFile(await file('bomb.yaml', bomb)), { name: 'GuardError', code: 'CIG_ERR_CONFIG_UNREADABLE', message: /cannot be loaded: .*alias/i });
+});

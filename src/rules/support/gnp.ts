@@ -22,7 +22,7 @@ const rulesOf = (v: unknown): RuleObject[] =>
 export function gnpView(obj: KubeObject): GnpView {
   const spec = (typeof obj.spec === 'object' && obj.spec !== null ? obj.spec : {}) as Record<string, unknown>;
   return {
-    name: obj.metadata?.name ?? '<unnamed>',
+    name: typeof obj.metadata?.name === 'string' ? obj.metadata.name : '<unnamed>',
     selector: typeof spec['selector'] === 'string' ? spec['selector'] : '',
     preDNAT: spec['preDNAT'] === true,
     applyOnForward: spec['applyOnForward'] === true,
