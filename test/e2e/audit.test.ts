@@ -181,6 +181,11 @@ t.test('two processes elect one writer', async (t) => {
   t.ok(identities.includes(h), `the holder ${h} is one of the two processes`);
   const acquired = (log: string) => (log.match(/audit lease acquired/g) ?? []).length;
   t.equal(acquired(cp.webhookLog) + acquired(second.log), 1, 'exactly one process acquired the lease');
+  // The background reports' registry is served on /metrics beside the admission metrics.
+  const metrics = await (await fetch(`http://127.0.0.1:${cp.probePort}/metrics`)).text();
+  t.match(metrics, /^clusterip_guard_audit_last_run_timestamp_seconds /m, 'audit metrics on /metrics');
+  t.match(metrics, /^clusterip_guard_decisions_total\{/m, 'next to the admission metrics');
+  t.match(metrics, new RegExp(`^clusterip_guard_audit_leader ${h === identities[0] ? 1 : 0}$`, 'm'), 'the leader gauge says whether this process writes');
 });
 
 t.test('fixing an object removes its failing result', async (t) => {
