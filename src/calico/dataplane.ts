@@ -42,7 +42,7 @@ import { flowVersions, viewFlow, describeFlowView, matchRuleView, type Flow, typ
 import { DEFAULT_ALLOW_PROFILE, type HostEndpointView } from './host-endpoint.ts';
 import { NetSet, parseNet } from './nets.ts';
 import { recentMemo } from './memo.ts';
-import { compareTiers, comparePolicies, governsIngress, DEFAULT_TIER, type CompiledPolicy, type RuleAction } from './policy.ts';
+import { compareTiers, comparePolicies, governsIngress, DEFAULT_TIER, type CompiledPolicy, type CalicoAction } from './policy.ts';
 import { PortIntervalSet } from './ports.ts';
 import { protocolNumber, protocolName, type ProtocolSpec } from './protocols.ts';
 
@@ -76,7 +76,7 @@ export interface RuleCause {
   readonly policy: string;
   readonly tier: string;
   readonly ruleIndex: number;
-  readonly action: RuleAction;
+  readonly action: CalicoAction;
   readonly stage: Stage;
   /** True when the rule matches only part of the flow (only for Deny). */
   readonly partial: boolean;

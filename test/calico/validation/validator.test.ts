@@ -1,0 +1,46 @@
+/**
+ * Calico's own validation tables, every entry that applies to a GlobalNetworkPolicy, run
+ * through the webhook's GlobalNetworkPolicy validation (gnp-schema and the rules it leaves
+ * Calico's named checks to): validator_test.go (the Go validator, v3.32.1) and
+ * crd_validation_test.go (the CEL rules on the v3 CRDs together with the Go validator, at the
+ * newest commit; v3.32.1 has no CEL table). An entry either agrees with Calico or is listed in
+ * differences.json with the reason.
+ */
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { ALL_RULES } from '../../../src/rules/index.ts';
+import { DEDICATED, gnpSchema } from '../../../src/rules/gnp-schema.ts';
+import { config, snapshot } from '../../helpers.ts';
+import { wrap, type ValidatorEntry } from './wrap.ts';
+
+const dir = new URL('../../fixtures/calico-validation/', import.meta.url);
+const read = (file: string): unknown => JSON.parse(readFileSync(new URL(file, dir), 'utf8'));
+const differences = read('differences.json') as Record<string, { webhook: 'valid' | 'invalid'; reason: string }>;
+
+const judges = [gnpSchema, ...ALL_RULES.filter((r) => Object.values(DEDICATED).includes(r.id))];
+const cfg = config();
+const cluster = snapshot();
+const used = new Set<string>();
+
+for (const file of ['validator.json', 'crd-cel.json']) {
+  const entries = read(file) as ValidatorEntry[];
+  let agree = 0;
+  let differ = 0;
+  for (const entry of entries) {
+    const object = wrap(entry);
+    const findings = judges.flatMap((rule) => rule.check({ stage: 'validate', operation: 'CREATE', object, oldObject: null, config: cfg, cluster }));
+    const valid = findings.length === 0;
+    const difference = differences[entry.source];
+    const label = `${entry.source} ${entry.description}`;
+    if (difference !== undefined) {
+      used.add(entry.source);
+      t.not(difference.webhook === 'valid', entry.valid, `${label}: a recorded difference differs from Calico`);
+      t.equal(valid, difference.webhook === 'valid', `${label}: ${difference.reason}`, { findings: findings.map((f) => f.message) });
+      differ++;
+    } else if (t.equal(valid, entry.valid, label, { object, findings: findings.map((f) => f.message) })) {
+      agree++;
+    }
+  }
+  t.comment(`${file}: ${entries.length} entries, ${agree} agree with Calico, ${differ} recorded differences`);
+}
+t.same(Object.keys(differences).filter((s) => !used.has(s)), [], 'every recorded difference names a table entry');
