@@ -20,7 +20,7 @@ import {
   type Interval,
   type IntervalList,
 } from './intervals.ts';
-import { boundedMemo } from './memo.ts';
+import { ParseCache } from './memo.ts';
 
 export const MIN_PORT = 1;
 export const MAX_PORT = 65535;
@@ -62,12 +62,13 @@ function checkNumber(input: unknown, n: number, what: string): number {
  * @example parsePort('metrics')      // { kind: 'named', name: 'metrics' }
  */
 export function parsePort(value: unknown): PortValue {
-  if (typeof value !== 'number' && typeof value !== 'string') return parsePortUncached(value);
-  return parsePortCached(value);
+  // A number needs no cache: its PortValue is made as fast as it is looked up.
+  return typeof value === 'string' ? portCache.get(value) : parsePortUncached(value);
 }
 
 // Port entries repeat across rules and requests, and a PortValue is immutable: one is shared.
-const parsePortCached = boundedMemo(10_000, (value: string | number) => parsePortUncached(value));
+const portCache = new ParseCache('ports', 1024 * 1024, parsePortUncached, (text) => 64 + 2 * text.length);
+
 
 function parsePortUncached(value: unknown): PortValue {
   if (typeof value === 'number') {
@@ -275,18 +276,29 @@ export function compilePorts(ports: unknown, notPorts: unknown, path: string, er
   if (isEmptyList(ports) && isEmptyList(notPorts)) return UNCONSTRAINED_PORTS; // most rule sides
   const key = cacheKey(ports, notPorts);
   if (key === undefined) return compileUncached(ports, notPorts, path, errors);
-  const hit = compiledCache.get(key);
-  if (hit !== undefined) return hit;
-  const before = errors.length;
-  const compiled = compileUncached(ports, notPorts, path, errors);
-  if (errors.length === before) {
-    if (compiledCache.size >= 4_096) compiledCache.clear();
-    compiledCache.set(key, compiled);
+  const compiled = compiledCache.get(key);
+  if (compiled === INVALID_PORTS) {
+    // Invalid lists are not kept: compiled again for their errors, at this path.
+    return compileUncached(ports, notPorts, path, errors);
   }
   return compiled;
 }
 
-const compiledCache = new Map<string, CompiledPorts>();
+/** Stands in the cache for a list with errors, which are reported afresh (they name the path). */
+const INVALID_PORTS: CompiledPorts = Object.freeze({ ...UNCONSTRAINED_PORTS });
+
+const compiledCache = new ParseCache<CompiledPorts>(
+  'compiled ports',
+  2 * 1024 * 1024,
+  (key) => {
+    const [ports, notPorts] = JSON.parse(key) as [unknown, unknown];
+    const errors: string[] = [];
+    const compiled = compileUncached(ports, notPorts, '', errors);
+    return errors.length === 0 ? compiled : INVALID_PORTS;
+  },
+  // Interval sets of a few ranges, the named-port lists and two bound pairs.
+  (key) => 1024 + 2 * key.length,
+);
 
 /** The cache key of a `ports` / `notPorts` pair: only absent lists and short lists of numbers and strings have one. */
 function cacheKey(ports: unknown, notPorts: unknown): string | undefined {
