@@ -23,6 +23,7 @@ export const gnpClusterIPNeedsPreDNAT: Rule = {
   kinds: GLOBAL_NETWORK_POLICY,
   stages: ['mutate'],
   defaultAction: 'patch',
+  patches: true,
   doc: 'A host-endpoint GlobalNetworkPolicy whose ingress destination nets are cluster IPs must be preDNAT (and applyOnForward): after DNAT the destination is a pod IP and the rule never matches. Patched in at /mutate.',
   check(ctx) {
     const gnp = compilePolicy(ctx.object);

@@ -18,6 +18,7 @@ export const gnpPreDNATApplyOnForward: Rule = {
   kinds: GLOBAL_NETWORK_POLICY,
   stages: ['mutate', 'validate'],
   defaultAction: 'patch',
+  patches: true,
   doc: 'A preDNAT (or doNotTrack) GlobalNetworkPolicy must set applyOnForward: true; Calico rejects it otherwise. Patched in at /mutate.',
   check({ object, stage }) {
     const policy = compilePolicy(object);

@@ -17,6 +17,7 @@ export const gnpPreDNATIngressOnly: Rule = {
   kinds: GLOBAL_NETWORK_POLICY,
   stages: ['mutate', 'validate'],
   defaultAction: 'patch',
+  patches: true,
   doc: 'A preDNAT GlobalNetworkPolicy is ingress-only: missing types are patched to [Ingress]; egress rules or an Egress type are denied.',
   check({ object, stage }) {
     const policy = compilePolicy(object);
