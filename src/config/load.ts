@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Ajv, type ErrorObject } from 'ajv';
 import YAML from 'yaml';
 import { parseSelector } from '../calico/selector/index.ts';
+import { deepFreeze } from '../cluster/snapshot-store.ts';
 import { GuardError } from '../errors.ts';
 import { describeSchemaError } from '../kube/field-path.ts';
 import { ALL_RULES } from '../rules/index.ts';
@@ -81,10 +82,3 @@ export async function loadConfigFile(file: string): Promise<Config> {
 
 export const defaultConfig = (): Config => resolveConfig({}, 'built-in defaults');
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}

@@ -23,8 +23,9 @@ import type {
   HookHandlerDoneFunction,
 } from 'fastify';
 import type { Logger } from 'pino';
-import type { AdmissionRequest, AdmissionResponse, AdmissionReview } from '../admission/types.ts';
+import type { AdmissionResponse, AdmissionReview } from '../admission/types.ts';
 import type { AuditRecord } from '../admission/audit-record.ts';
+import type { Admit } from '../admission/decide.ts';
 import type { Stage } from '../rules/types.ts';
 import { WebhookError, badReview, errorBody, webhookError } from './errors.ts';
 import type { ErrorBody } from './errors.ts';
@@ -36,14 +37,8 @@ import {
   reviewResponseSchema,
 } from './review-schema.ts';
 
-/**
- * The admission decision (src/admission/decide.ts has the same shape). Pure and synchronous;
- * a throw is treated as a bug: HTTP 500, logged, and the server keeps serving.
- */
-export type Admit = (
-  stage: Stage,
-  request: AdmissionRequest,
-) => { response: AdmissionResponse; audit: AuditRecord };
+/** The admission decision (src/admission/decide.ts). Pure and synchronous; a throw is treated as a bug: HTTP 500, logged, and the server keeps serving. */
+export type { Admit };
 
 /** One audit log line: the decision, when it was made, and ms from request arrival to the decision. */
 export type TimedAuditRecord = AuditRecord & { time: string; durationMs: number };
