@@ -184,6 +184,7 @@ function admitsNonNamespaced(text: string, presenceLabel: string): boolean {
 const NO_NETS: readonly Net[] = Object.freeze([]);
 const NONE: readonly string[] = Object.freeze([]);
 const NO_PROBLEMS: readonly Problem[] = Object.freeze([]);
+const NO_FIELDS: Obj = Object.freeze({});
 
 /** Felix reads this in every spelling of `::/0`; Calico's IPv4 test compares the text `0.0.0.0/0`. */
 const isCatchAll = (text: unknown, net: Net): boolean =>
@@ -356,8 +357,8 @@ function versionsIn(nets: readonly Net[] | undefined): number {
   return bits;
 }
 
-/** The versions a list lets a rule be rendered for: an empty list keeps both. */
-const keptBy = (bits: number): number => (bits === 0 ? BOTH_VERSIONS : bits);
+/** A rule's four address lists, in the order Calico checks them. */
+const NET_LISTS = ['source.nets', 'source.notNets', 'destination.nets', 'destination.notNets'] as const;
 
 const PORT_LISTS = ['ports', 'notPorts'] as const;
 const NAMED_PORTS_WITHOUT_PROTOCOL = { before: '3.32' } as const;
@@ -411,19 +412,17 @@ function compileRule(value: unknown, index: number, path: string, direction: Dir
   const destination = compileEntity(rule['destination'], `${path}.destination`, problems);
 
   // One IP version per rule, matching ipVersion when set; Calico reports the list that breaks it.
-  const lists = [source.nets, source.notNets, destination.nets, destination.notNets] as const;
-  const names = ['source.nets', 'source.notNets', 'destination.nets', 'destination.notNets'] as const;
   let seen = 0;
   let renderedVersions = ipVersion === undefined ? BOTH_VERSIONS : versionBit(ipVersion);
-  for (let i = 0; i < lists.length; i++) {
-    const bits = versionsIn(lists[i]);
+  for (let i = 0; i < NET_LISTS.length; i++) {
+    const bits = versionsIn(i === 0 ? source.nets : i === 1 ? source.notNets : i === 2 ? destination.nets : destination.notNets);
     if (bits === 0) continue;
-    renderedVersions &= keptBy(bits);
+    renderedVersions &= bits;
     if (ipVersion !== undefined && (bits | versionBit(ipVersion)) !== versionBit(ipVersion)) {
-      report(problems, `${path}.${names[i]!}`, `rule IP version doesn't match CIDR version: ipVersion is ${ipVersion}`);
+      report(problems, `${path}.${NET_LISTS[i]!}`, `rule IP version doesn't match CIDR version: ipVersion is ${ipVersion}`);
     }
     if ((seen | bits) === BOTH_VERSIONS) {
-      report(problems, `${path}.${names[i]!}`, 'rule contains both IPv4 and IPv6 CIDRs. Fix: split it into an IPv4 rule and an IPv6 rule');
+      report(problems, `${path}.${NET_LISTS[i]!}`, 'rule contains both IPv4 and IPv6 CIDRs. Fix: split it into an IPv4 rule and an IPv6 rule');
     }
     seen |= bits;
   }
@@ -453,8 +452,8 @@ function compileRule(value: unknown, index: number, path: string, direction: Dir
   }
 
   // Services: a destination on egress, a source on ingress, always with a namespace in a global policy.
-  const src = isObject(rule['source']) ? rule['source'] : {};
-  const dst = isObject(rule['destination']) ? rule['destination'] : {};
+  const src = isObject(rule['source']) ? rule['source'] : NO_FIELDS;
+  const dst = isObject(rule['destination']) ? rule['destination'] : NO_FIELDS;
   const [wrongSide, rightSide, wrongName, rightName] = direction === 'egress' ? [src, dst, 'source', 'destination'] : [dst, src, 'destination', 'source'];
   if (wrongSide['services'] != null) report(problems, `${path}.${wrongName}.services`, `not allowed in ${direction} rule ${wrongName}`);
   if (isObject(rightSide['services']) && !rightSide['services']['namespace']) report(problems, `${path}.${rightName}.services.namespace`, 'must specify a namespace');
