@@ -374,6 +374,7 @@ function checkPortProtocol(entity: unknown, protocol: number | undefined, rawPro
       if (!protocolSupportsPorts(protocol)) report(problems, at, `protocol ${JSON.stringify(rawProtocol)} does not support ports (only TCP, UDP and SCTP do)`);
       continue;
     }
+    if (rawProtocol != null) continue; // set but invalid: that is the problem reported
     const numeric = list.some((p) => typeof p === 'number' || (typeof p === 'string' && /^[0-9:]+$/.test(p)));
     if (numeric) report(problems, at, 'port numbers and ranges need protocol TCP, UDP or SCTP, but protocol is not set. Fix: set protocol on this rule (one rule per protocol)');
     else report(problems, at, 'named ports need protocol TCP, UDP or SCTP before Calico v3.32, but protocol is not set', NAMED_PORTS_WITHOUT_PROTOCOL);

@@ -38,6 +38,7 @@ export const cases: RuleCase[] = [
   { name: 'catch-all notNets before v3.31', object: rule({ action: 'Allow', source: { notNets: ['0.0.0.0/0'] } }), config: { calico: { version: '3.30' } }, expect: [] },
   { name: 'named ports without protocol from v3.32', object: rule({ action: 'Allow', destination: { ports: ['http'] } }), expect: [] },
   { name: 'named ports without protocol before v3.32', object: rule({ action: 'Allow', destination: { ports: ['http'] } }), config: { calico: { version: '3.31' } }, expect: ['spec.ingress[0].destination.ports'] },
+  { name: 'ports with a bad protocol: only the protocol is reported', object: rule({ action: 'Allow', protocol: 'GRE', destination: { ports: [80] } }), expect: ['spec.ingress[0].protocol'] },
   { name: 'ICMP code without type', object: rule({ action: 'Allow', protocol: 'ICMP', icmp: { code: 0 } }), expect: ['spec.ingress[0].icmp.code'] },
   { name: 'global() in an entity namespaceSelector', object: rule({ action: 'Allow', source: { namespaceSelector: 'global()' } }), expect: [] },
   { name: 'global() combined in a namespaceSelector', object: rule({ action: 'Allow', source: { namespaceSelector: "global() || a == 'b'" } }), expect: ['spec.ingress[0].source.namespaceSelector'] },
