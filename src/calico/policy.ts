@@ -67,6 +67,13 @@ export interface CompiledEntity {
    * treats an entity that uses any of them as matching only part of a flow.
    */
   readonly undecidable: readonly string[];
+  /**
+   * `namespaceSelector: global()`: the side matches only non-namespaced endpoints (host
+   * endpoints, global network sets), as Felix reads it (`!has(projectcalico.org/namespace)`,
+   * libcalico-go/lib/backend/syncersv1/updateprocessors/rules.go) — decidable for a host
+   * endpoint, still listed in `undecidable` for addresses that may belong to anything.
+   */
+  readonly nonNamespacedOnly: boolean;
 }
 
 export interface CompiledRule {
@@ -186,7 +193,7 @@ const NONE: readonly string[] = Object.freeze([]);
 const NO_PROBLEMS: readonly Problem[] = Object.freeze([]);
 const NO_FIELDS: Obj = Object.freeze({});
 
-/** Felix reads this in every spelling of `::/0`; Calico's IPv4 test compares the text `0.0.0.0/0`. */
+/** Calico compares the IPv4 text with `0.0.0.0/0`, and an IPv6 net by value (`::/0` in any spelling). */
 const isCatchAll = (text: unknown, net: Net): boolean =>
   net.prefixLength === 0 && (net.version === 6 || text === '0.0.0.0/0');
 const CATCH_ALL_SINCE = { from: '3.31' } as const;
@@ -231,6 +238,7 @@ class Entity implements CompiledEntity {
   readonly notSelector: Selector | undefined;
   readonly ports: CompiledPorts;
   readonly undecidable: readonly string[];
+  readonly nonNamespacedOnly: boolean;
   #addresses: NetSet | undefined | null = null;
 
   constructor(fields: Omit<CompiledEntity, 'addresses'>) {
@@ -240,6 +248,7 @@ class Entity implements CompiledEntity {
     this.notSelector = fields.notSelector;
     this.ports = fields.ports;
     this.undecidable = fields.undecidable;
+    this.nonNamespacedOnly = fields.nonNamespacedOnly;
     Object.freeze(this);
   }
 
@@ -256,6 +265,7 @@ const ABSENT_ENTITY: CompiledEntity = new Entity({
   notSelector: undefined,
   ports: UNCONSTRAINED_PORTS,
   undecidable: NONE,
+  nonNamespacedOnly: false,
 });
 
 /** nets minus notNets; a lone net's set is shared (see NetSet.ofNet). */
@@ -328,6 +338,7 @@ function compileEntity(value: unknown, path: string, problems: Problems): Compil
     notSelector,
     ports,
     undecidable: undecidable === NONE ? NONE : Object.freeze(undecidable),
+    nonNamespacedOnly: typeof namespaceSelector === 'string' && LONE_GLOBAL.test(namespaceSelector),
   });
 }
 

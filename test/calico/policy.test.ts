@@ -166,3 +166,13 @@ t.test('sortPolicies: tier, then order, then name (felix PolKVLess)', async (t) 
     ['aaa.first', 'sec.first', 'gamma', 'beta', 'zeta', 'alpha', 'delta'],
   );
 });
+
+t.test('a namespaceSelector of global() alone selects non-namespaced endpoints, as Felix reads it', async (t) => {
+  const sides = (namespaceSelector: string) =>
+    compilePolicy(gnp('p', { ingress: [{ action: 'Allow', source: { namespaceSelector, selector: "k8s-role == 'node'" } }] })).ingress[0]!.source;
+  t.equal(sides('global()').nonNamespacedOnly, true);
+  t.equal(sides(' global( ) ').nonNamespacedOnly, true, 'blanks as Calico tokenizes them');
+  t.equal(sides('all()').nonNamespacedOnly, false);
+  t.same(sides('global()').undecidable, ['namespaceSelector'], 'an address may still belong to a namespaced endpoint');
+  t.equal(compilePolicy(gnp('p', { ingress: [{ action: 'Allow' }] })).ingress[0]!.source.nonNamespacedOnly, false, 'absent side');
+});

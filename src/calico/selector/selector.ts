@@ -6,11 +6,12 @@ import { ParseCache } from '../memo.ts';
 
 export interface MatchOptions {
   /**
-   * What global() evaluates to. Calico uses global() in a namespaceSelector
-   * to pick the non-namespaced resources, so it only means something to a
-   * caller that knows whether the thing being matched is namespaced. Calico's
-   * own GlobalNode.Evaluate answers true unconditionally; here it is false
-   * unless the caller says otherwise.
+   * What global() evaluates to; true unless the caller says false, as Felix's
+   * GlobalNode.Evaluate answers. Calico allows global() only in a rule's
+   * namespaceSelector, where the policy compiler reads it as Felix rewrites
+   * it (`!has(projectcalico.org/namespace)`: non-namespaced endpoints only);
+   * elsewhere it reaches Felix only through crd.projectcalico.org/v1 writes,
+   * and Felix then matches every endpoint.
    */
   readonly global?: boolean;
 }
@@ -36,7 +37,7 @@ export function selectorFromAst(source: string, ast: SelectorNode): Selector {
     source,
     ast,
     usesGlobal: containsGlobal(ast),
-    matches: (labels, options) => compiled(labels, options?.global === true),
+    matches: (labels, options) => compiled(labels, options?.global !== false),
     toString: () => (canonical ??= printSelector(ast)),
   };
   return Object.freeze(selector);
