@@ -306,13 +306,7 @@ function compileEntity(value: unknown, path: string, problems: Problems): Compil
   const selector = readOptionalSelector(value['selector'], `${path}.selector`, problems);
   refuseGlobal(value['selector'], `${path}.selector`, problems);
   const notSelector = readOptionalSelector(value['notSelector'], `${path}.notSelector`, problems);
-  const errors: string[] = [];
-  const ports = compilePorts(value['ports'], value['notPorts'], path, errors);
-  for (let i = 0; i < errors.length; i++) {
-    const e = errors[i]!;
-    const cut = e.indexOf(': ');
-    report(problems, e.slice(0, cut), e.slice(cut + 2));
-  }
+  const ports = compilePorts(value['ports'], value['notPorts'], path, problems);
   let undecidable = NONE;
   const namespaceSelector = value['namespaceSelector'];
   if (namespaceSelector !== undefined && namespaceSelector !== '') {

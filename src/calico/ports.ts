@@ -21,6 +21,7 @@ import {
   type IntervalList,
 } from './intervals.ts';
 import { ParseCache } from './memo.ts';
+import { report, type Problems } from './validation.ts';
 
 export const MIN_PORT = 1;
 export const MAX_PORT = 65535;
@@ -245,10 +246,10 @@ interface SplitList {
 const EMPTY_LIST: SplitList = Object.freeze({ numeric: [], named: [], count: 0 }) as SplitList;
 
 /** `ports` or `notPorts` at `${base}.${key}`; the path is only built for an error. */
-function splitList(list: unknown, base: string, key: string, errors: string[]): SplitList {
+function splitList(list: unknown, base: string, key: string, problems: Problems): SplitList {
   if (list === undefined || list === null) return EMPTY_LIST;
   if (!Array.isArray(list)) {
-    errors.push(`${base}.${key}: must be a list of ports`);
+    report(problems, `${base}.${key}`, 'must be a list of ports');
     return EMPTY_LIST;
   }
   if (list.length === 0) return EMPTY_LIST;
@@ -260,7 +261,7 @@ function splitList(list: unknown, base: string, key: string, errors: string[]): 
       if (port.kind === 'named') named.push(port.name);
       else numeric.push(port);
     } catch (err) {
-      errors.push(`${base}.${key}[${i}]: ${(err as Error).message}`);
+      report(problems, `${base}.${key}[${i}]`, (err as Error).message);
     }
   }
   return { numeric, named, count: list.length };
@@ -268,18 +269,18 @@ function splitList(list: unknown, base: string, key: string, errors: string[]): 
 
 /**
  * Compiles `ports` / `notPorts` of one side of a rule at `path`. Invalid entries are
- * reported in `errors` and left out of the sets.
+ * reported in `problems` and left out of the sets.
  */
-export function compilePorts(ports: unknown, notPorts: unknown, path: string, errors: string[]): CompiledPorts {
+export function compilePorts(ports: unknown, notPorts: unknown, path: string, problems: Problems): CompiledPorts {
   // Port lists repeat across rules, policies and reviews (443, 53, the node-port range...), and
   // a CompiledPorts is immutable: valid short lists are compiled once, keyed by their JSON.
   if (isEmptyList(ports) && isEmptyList(notPorts)) return UNCONSTRAINED_PORTS; // most rule sides
   const key = cacheKey(ports, notPorts);
-  if (key === undefined) return compileUncached(ports, notPorts, path, errors);
+  if (key === undefined) return compileUncached(ports, notPorts, path, problems);
   const compiled = compiledCache.get(key);
   if (compiled === INVALID_PORTS) {
     // Invalid lists are not kept: compiled again for their errors, at this path.
-    return compileUncached(ports, notPorts, path, errors);
+    return compileUncached(ports, notPorts, path, problems);
   }
   return compiled;
 }
@@ -292,9 +293,9 @@ const compiledCache = new ParseCache<CompiledPorts>(
   2 * 1024 * 1024,
   (key) => {
     const [ports, notPorts] = JSON.parse(key) as [unknown, unknown];
-    const errors: string[] = [];
-    const compiled = compileUncached(ports, notPorts, '', errors);
-    return errors.length === 0 ? compiled : INVALID_PORTS;
+    const problems: Problems = [];
+    const compiled = compileUncached(ports, notPorts, '', problems);
+    return problems.length === 0 ? compiled : INVALID_PORTS;
   },
   // Interval sets of a few ranges, the named-port lists and two bound pairs.
   (key) => 1024 + 2 * key.length,
@@ -320,9 +321,9 @@ function cacheableList(list: unknown): boolean {
   return true;
 }
 
-function compileUncached(ports: unknown, notPorts: unknown, path: string, errors: string[]): CompiledPorts {
-  const inc = splitList(ports, path, 'ports', errors);
-  const exc = splitList(notPorts, path, 'notPorts', errors);
+function compileUncached(ports: unknown, notPorts: unknown, path: string, problems: Problems): CompiledPorts {
+  const inc = splitList(ports, path, 'ports', problems);
+  const exc = splitList(notPorts, path, 'notPorts', problems);
   if (inc.count === 0 && exc.count === 0) return UNCONSTRAINED_PORTS;
   const included = inc.count === 0 ? PortIntervalSet.ALL : PortIntervalSet.of(inc.numeric);
   const excluded = PortIntervalSet.of(exc.numeric);
