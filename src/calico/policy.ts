@@ -460,9 +460,11 @@ function compileRule(value: unknown, index: number, path: string, direction: Dir
   // Services: a destination on egress, a source on ingress, always with a namespace in a global policy.
   const src = isObject(rule['source']) ? rule['source'] : NO_FIELDS;
   const dst = isObject(rule['destination']) ? rule['destination'] : NO_FIELDS;
-  const [wrongSide, rightSide, wrongName, rightName] = direction === 'egress' ? [src, dst, 'source', 'destination'] : [dst, src, 'destination', 'source'];
-  if (wrongSide['services'] != null) report(problems, `${path}.${wrongName}.services`, `not allowed in ${direction} rule ${wrongName}`);
-  if (isObject(rightSide['services']) && !rightSide['services']['namespace']) report(problems, `${path}.${rightName}.services.namespace`, 'must specify a namespace');
+  const egress = direction === 'egress';
+  const wrongSide = egress ? src : dst;
+  const rightSide = egress ? dst : src;
+  if (wrongSide['services'] != null) report(problems, `${path}.${egress ? 'source' : 'destination'}.services`, `not allowed in ${direction} rule ${egress ? 'source' : 'destination'}`);
+  if (isObject(rightSide['services']) && !rightSide['services']['namespace']) report(problems, `${path}.${egress ? 'destination' : 'source'}.services.namespace`, 'must specify a namespace');
   if (dst['services'] != null) {
     if (isSet(dst['ports'])) report(problems, `${path}.destination.ports`, 'cannot specify ports with a service selector');
     if (isSet(dst['notPorts'])) report(problems, `${path}.destination.notPorts`, 'cannot specify notports with a service selector');
