@@ -68,7 +68,6 @@ export class ParseCache<V> {
     this.maxBytes = maxBytes;
     this.#compute = compute;
     this.#sizeOf = sizeOf;
-    PARSE_CACHES.add(this);
   }
 
   /** The estimated bytes held. */
@@ -120,7 +119,14 @@ interface CacheGauge {
   readonly size: number;
 }
 
+// The process's shared parse caches (a handful, made at module load), for the gauge.
 const PARSE_CACHES = new Set<CacheGauge>();
+
+/** Counts a shared parse cache in parseCacheBytes/parseCacheStats; returns it. */
+export function gauged<C extends CacheGauge>(cache: C): C {
+  PARSE_CACHES.add(cache);
+  return cache;
+}
 
 /** The estimated bytes every parse cache holds, for a metric. */
 export function parseCacheBytes(): number {

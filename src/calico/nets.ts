@@ -22,7 +22,7 @@ import {
   type Interval,
   type IntervalList,
 } from './intervals.ts';
-import { ParseCache } from './memo.ts';
+import { gauged, ParseCache } from './memo.ts';
 
 export type IPVersion = 4 | 6;
 
@@ -117,7 +117,7 @@ export function parseNet(text: unknown): Net {
 
 // Addresses repeat across policies and requests; a Net is immutable, so one is shared. A Net is
 // two bigints, two numbers and its canonical text.
-const netCache = new ParseCache('nets', 2 * 1024 * 1024, parseNetUncached, (_text, net) => 160 + 2 * net.cidr.length);
+const netCache = gauged(new ParseCache('nets', 2 * 1024 * 1024, parseNetUncached, (_text, net) => 160 + 2 * net.cidr.length));
 
 function parseNetUncached(text: string): Net {
   const slash = text.indexOf('/');

@@ -20,7 +20,7 @@ import {
   type Interval,
   type IntervalList,
 } from './intervals.ts';
-import { ParseCache } from './memo.ts';
+import { gauged, ParseCache } from './memo.ts';
 import { report, type Problems } from './validation.ts';
 
 export const MIN_PORT = 1;
@@ -68,8 +68,7 @@ export function parsePort(value: unknown): PortValue {
 }
 
 // Port entries repeat across rules and requests, and a PortValue is immutable: one is shared.
-const portCache = new ParseCache('ports', 1024 * 1024, parsePortUncached, (text) => 64 + 2 * text.length);
-
+const portCache = gauged(new ParseCache('ports', 1024 * 1024, parsePortUncached, (text) => 64 + 2 * text.length));
 
 function parsePortUncached(value: unknown): PortValue {
   if (typeof value === 'number') {
@@ -279,7 +278,7 @@ export function compilePorts(ports: unknown, notPorts: unknown, path: string, pr
   if (key === undefined) return compileUncached(ports, notPorts, path, problems);
   const compiled = compiledCache.get(key);
   if (compiled === INVALID_PORTS) {
-    // Invalid lists are not kept: compiled again for their errors, at this path.
+    // The cache only remembers that the list is invalid: it is compiled again for its problems, at this path.
     return compileUncached(ports, notPorts, path, problems);
   }
   return compiled;
@@ -288,17 +287,19 @@ export function compilePorts(ports: unknown, notPorts: unknown, path: string, pr
 /** Stands in the cache for a list with errors, which are reported afresh (they name the path). */
 const INVALID_PORTS: CompiledPorts = Object.freeze({ ...UNCONSTRAINED_PORTS });
 
-const compiledCache = new ParseCache<CompiledPorts>(
-  'compiled ports',
-  2 * 1024 * 1024,
-  (key) => {
-    const [ports, notPorts] = JSON.parse(key) as [unknown, unknown];
-    const problems: Problems = [];
-    const compiled = compileUncached(ports, notPorts, '', problems);
-    return problems.length === 0 ? compiled : INVALID_PORTS;
-  },
-  // Interval sets of a few ranges, the named-port lists and two bound pairs.
-  (key) => 1024 + 2 * key.length,
+const compiledCache = gauged(
+  new ParseCache<CompiledPorts>(
+    'compiled ports',
+    2 * 1024 * 1024,
+    (key) => {
+      const [ports, notPorts] = JSON.parse(key) as [unknown, unknown];
+      const problems: Problems = [];
+      const compiled = compileUncached(ports, notPorts, '', problems);
+      return problems.length === 0 ? compiled : INVALID_PORTS;
+    },
+    // Interval sets of a few ranges, the named-port lists and two bound pairs.
+    (key) => 1024 + 2 * key.length,
+  ),
 );
 
 /** The cache key of a `ports` / `notPorts` pair: only absent lists and short lists of numbers and strings have one. */

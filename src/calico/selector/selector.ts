@@ -2,7 +2,7 @@ import { containsGlobal, type SelectorNode } from './ast.ts';
 import { compileSelector, type Labels } from './evaluate.ts';
 import { parseSelectorAst } from './parser.ts';
 import { printSelector } from './printer.ts';
-import { ParseCache } from '../memo.ts';
+import { gauged, ParseCache } from '../memo.ts';
 
 export interface MatchOptions {
   /**
@@ -67,7 +67,7 @@ export class SelectorCache extends ParseCache<Selector> {
   }
 }
 
-const sharedCache = new SelectorCache();
+const sharedCache = gauged(new SelectorCache());
 
 /** parseSelector through the shared, byte-bounded cache. */
 export function parseSelectorCached(source: string): Selector {
