@@ -442,6 +442,8 @@ function compileRule(value: unknown, index: number, path: string, direction: Dir
   checkIcmpFields(notICMP, `${path}.notICMP`, problems);
   const icmpProtocol = namedAs(rawProtocol, 'icmp') || namedAs(rawProtocol, 'icmpv6');
   if (icmp != null && !icmpProtocol) report(problems, `${path}.icmp`, 'rules that specify ICMP fields must set protocol to ICMP');
+  // Calico's validator checks only `icmp`; for `notICMP` Felix still writes `-m icmp ! --icmp-type`
+  // (felix/rules/policy.go), which iptables refuses without `-p icmp`, so it is refused here too.
   if (notICMP != null && !icmpProtocol) report(problems, `${path}.notICMP`, 'rules that specify ICMP fields must set protocol to ICMP');
   if (ipVersion !== undefined) {
     const rawNot = rule['notProtocol'];
