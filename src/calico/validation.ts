@@ -102,7 +102,7 @@ export function checkAnnotations(value: unknown, path: string, out: Problems): v
   let size = 0;
   for (const [key, text] of Object.entries(value)) {
     const error = qualifiedNameError(key.toLowerCase());
-    if (error !== null) report(out, `${path}[${JSON.stringify(key)}]`, `annotation key: ${error}`);
+    if (error !== null) report(out, `${path}[${key}]`, `annotation key: ${error}`);
     size += key.length + (typeof text === 'string' ? text.length : 0);
   }
   if (size > ANNOTATIONS_LIMIT) report(out, path, `total size of annotations is too large by ${size - ANNOTATIONS_LIMIT} bytes`);
@@ -113,7 +113,7 @@ function checkLabels(value: unknown, path: string, out: Problems): void {
   if (!isObject(value)) return;
   for (const key of Object.keys(value)) {
     const error = qualifiedNameError(key);
-    if (error !== null) report(out, `${path}[${JSON.stringify(key)}]`, `label key: ${error}`);
+    if (error !== null) report(out, `${path}[${key}]`, `label key: ${error}`);
   }
 }
 

@@ -45,5 +45,5 @@ export const cases: RuleCase[] = [
   { name: 'global() in the policy selector', object: tweak(p, { spec: { selector: 'global()' } }), expect: ['spec.selector'] },
   { name: 'HTTP match on egress', object: tweak(p, { spec: { preDNAT: false, applyOnForward: false, ingress: undefined, egress: [{ action: 'Allow', http: { methods: ['GET'] } }] } }), expect: ['spec.egress[0].http'] },
   { name: 'duplicate performanceHints', object: tweak(p, { spec: { performanceHints: ['AssumeNeededOnEveryNode', 'AssumeNeededOnEveryNode'] } }), expect: ['spec.performanceHints[1]'] },
-  { name: 'bad rule annotation key', object: rule({ action: 'Allow', metadata: { annotations: { '...': 'x' } } }), expect: ['spec.ingress[0].metadata.annotations["..."]'] },
+  { name: 'bad rule annotation key', object: rule({ action: 'Allow', metadata: { annotations: { '...': 'x' } } }), expect: ['spec.ingress[0].metadata.annotations[...]'] },
 ];
