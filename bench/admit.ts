@@ -36,6 +36,9 @@ async function realAdmit(): Promise<BenchAdmit> {
   return { admit, label: `real decide.ts, default config, ${nodes} host endpoints, ${policies} other policies` };
 }
 
+/** The /24 prefix of team `t`'s cluster IPs (0–4095), inside the advertised 10.96.0.0/12 (valid past 256 teams). */
+export const teamNet = (t: number): string => `10.${96 + (t >> 8)}.${t & 255}`;
+
 /** IPPool, BGPConfiguration, one HostEndpoint per node and a mix of host-endpoint policies. */
 export function syntheticCluster(nodes: number, policies: number): KubeObject[] {
   const calico = (kind: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): KubeObject => ({
@@ -83,8 +86,8 @@ export function syntheticCluster(nodes: number, policies: number): KubeObject[] 
         applyOnForward: true,
         types: ['Ingress'],
         ingress: [
-          { action: 'Allow', protocol: 'TCP', source: { nets: [`10.${100 + (i % 50)}.0.0/16`] }, destination: { nets: [`10.96.${i}.0/24`], ports: [443] } },
-          { action: 'Deny', protocol: 'TCP', destination: { nets: [`10.96.${i}.0/24`] } },
+          { action: 'Allow', protocol: 'TCP', source: { nets: [`10.${100 + (i % 50)}.0.0/16`] }, destination: { nets: [`${teamNet(i)}.0/24`], ports: [443] } },
+          { action: 'Deny', protocol: 'TCP', destination: { nets: [`${teamNet(i)}.0/24`] } },
         ],
       }),
     );

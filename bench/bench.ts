@@ -4,7 +4,8 @@
  *
  * (a) saturated throughput, alternating webhook and bare for several rounds (medians), and
  *     the webhook/bare ratio per body;
- * (b) latency at a fixed rate: an even paced arrival rate, and autocannon's `overallRate`.
+ * (b) latency at a fixed rate: an even paced arrival rate, and autocannon's `overallRate`;
+ * (c) reachability in-process on a large cluster (bench/reachability.ts; BENCH_REACHABILITY=0 skips).
  *
  * Env: BENCH_DURATION (s per run, default 5), BENCH_ROUNDS (3), BENCH_RATE (2000),
  * BENCH_CONNECTIONS (10), BENCH_LOADGEN (`child` default, or `inproc`), BENCH_AUDIT (how the
@@ -30,6 +31,7 @@ import type { TimedAuditRecord } from '../src/server/app.ts';
 import { createMetrics } from '../src/server/metrics.ts';
 import { makeAdmit } from './admit.ts';
 import { runLoad } from './load.ts';
+import { runReachabilityBench } from './reachability.ts';
 import type { LoadJob, LoadResult, LoadTarget, Percentiles } from './load.ts';
 import { globalNetworkPolicyUpdate, exposedServiceCreate } from './reviews.ts';
 import { makeBenchCert } from './self-signed.ts';
@@ -235,6 +237,8 @@ function report(scenarios: Scenario[], stats: Map<string, TargetStats>, label: s
       }
     }
   }
+  // In-process reachability timings (bench/reachability.ts); BENCH_REACHABILITY=0 skips them.
+  if (env.BENCH_REACHABILITY !== '0') out.reachability = runReachabilityBench(env, log);
   const lag = stats.get(scenarios[0]!.webhook.name)?.paced?.sendLagMs;
   log('\nnotes:');
   log('- The load generator competes with the servers for CPU on this machine' +

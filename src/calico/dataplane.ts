@@ -33,20 +33,25 @@
  * Tiers: see policy.ts `compareTiers` for the ordering limitation. Every tier
  * is taken to end in Deny (the default tier's default action).
  *
+ * Verdicts carry facts (the cause: stage, tier, policy, rule index; the flow part); the words
+ * are written by src/rules/support/verdict-text.ts, the one formatter for warnings and
+ * `explain`.
+ *
  * Partial matches (flow.ts) are handled conservatively: `allowed: true` means
  * every packet of the flow gets through. A partial Deny reports a drop by
  * that rule; a partial Allow decides nothing; a partial Pass is followed both
  * ways.
  */
-import { flowVersions, viewFlow, describeFlowView, matchRuleView, type Flow, type FlowView } from './flow.ts';
+import { flowVersions, viewFlow, matchRuleView, type Flow, type FlowView } from './flow.ts';
 import { DEFAULT_ALLOW_PROFILE, type HostEndpointView } from './host-endpoint.ts';
 import { NetSet, parseNet } from './nets.ts';
 import { recentMemo } from './memo.ts';
-import { compareTiers, comparePolicies, governsIngress, DEFAULT_TIER, type CompiledPolicy, type CalicoAction } from './policy.ts';
+import { compareTiers, comparePolicies, governsIngress, type CompiledPolicy, type CalicoAction } from './policy.ts';
 import { PortIntervalSet } from './ports.ts';
-import { protocolNumber, protocolName, type ProtocolSpec } from './protocols.ts';
+import { protocolNumber, type ProtocolSpec } from './protocols.ts';
 
-export type Stage = 'untracked' | 'pre-dnat' | 'forward' | 'normal';
+/** Where a host endpoint's policy applies (not the admission stage of src/rules/types.ts). */
+export type PolicyStage = 'untracked' | 'pre-dnat' | 'forward' | 'normal';
 
 /** A Felix failsafe entry: `protocol:port`, optionally only from `net`. */
 export interface PortRule {
@@ -77,59 +82,68 @@ export interface RuleCause {
   readonly tier: string;
   readonly ruleIndex: number;
   readonly action: CalicoAction;
-  readonly stage: Stage;
+  readonly stage: PolicyStage;
   /** True when the rule matches only part of the flow (only for Deny). */
   readonly partial: boolean;
+  /** For a partial Deny: the criteria the match depends on. */
+  readonly uncertainOn?: readonly string[] | undefined;
 }
 
 export type VerdictCause =
   | RuleCause
   | {
-      readonly defaultDeny: 'forward' | 'host-endpoint';
+      readonly defaultDeny: 'forward' | 'host-endpoint' | 'workload';
       /** The policies whose presence switched the default deny on (may be empty for host-endpoint). */
       readonly policies: readonly string[];
+      /** The tier whose end-of-tier drop decided; undefined for the profiles' default deny. */
+      readonly tier?: string | undefined;
+      /** End of tier: some rule allowed part of the flow, none all of it. */
+      readonly partlyAllowed?: boolean | undefined;
+      /** Profiles' default deny: the normal Pass rule that sent the flow to the profiles. */
+      readonly passedBy?: RuleCause | undefined;
     }
   | {
-      readonly defaultAllow: 'no-forward-policy' | 'profile' | 'failsafe' | 'pre-dnat-pass-through';
+      readonly defaultAllow: 'no-forward-policy' | 'profile' | 'failsafe' | 'pre-dnat-pass-through' | 'no-workload-policy';
       readonly profile?: string;
+      /** `profile`: the normal Pass rule that sent the flow to the profiles. */
+      readonly passedBy?: RuleCause | undefined;
+      /** `profile`: the normal policies that select the endpoint (none: the profiles decide alone). */
+      readonly policies?: readonly string[] | undefined;
     };
+
+/** Which evaluation a verdict came from. */
+export type Evaluation = 'forwarded' | 'host' | 'pre-dnat' | 'workload';
+
+/**
+ * The part of a flow a verdict is about (one IP version, failsafe ports or the rest), as
+ * facts: src/rules/support/verdict-text.ts writes the words.
+ */
+export interface FlowPart {
+  readonly evaluation: Evaluation;
+  /** The endpoint the traffic arrives on (for `workload`: the pods, as a view of their labels). */
+  readonly hostEndpoint: HostEndpointView;
+  /** The part as untracked and pre-DNAT policy see it. */
+  readonly view: FlowView;
+  /** The part after kube-proxy's DNAT (what forward policy sees), when the flow has one. */
+  readonly afterDnat: FlowView | undefined;
+  /** The whole IP version of the flow and its post-DNAT view, which the words of a non-failsafe part name. */
+  readonly whole: FlowView;
+  readonly wholeAfterDnat: FlowView | undefined;
+  /** This part holds the failsafe ports. */
+  readonly failsafe: boolean;
+  /** This part holds the other ports, and failsafe ports were split off. */
+  readonly failsafeAside: boolean;
+}
 
 export interface Verdict {
   /** True when every packet of the flow gets through. */
   readonly allowed: boolean;
   readonly by: VerdictCause;
-  /** One or two sentences naming the flow and what decided it. */
-  readonly explanation: string;
+  /** The flow part the verdict is about. */
+  readonly part: FlowPart;
 }
 
-/**
- * A verdict whose explanation is written when first read (only findings read it). The getter
- * lives on the class: an object literal with a getter closure gets a hidden class of its own,
- * which V8 keeps in the old generation until a full collection, and with it everything the
- * closure reaches — every evaluation's objects would outlive it.
- */
-class LazyVerdict implements Verdict {
-  readonly allowed: boolean;
-  readonly by: VerdictCause;
-  #explain: (() => string) | string;
-
-  constructor(allowed: boolean, by: VerdictCause, explain: () => string) {
-    this.allowed = allowed;
-    this.by = by;
-    this.#explain = explain;
-  }
-
-  get explanation(): string {
-    if (typeof this.#explain !== 'string') this.#explain = this.#explain();
-    return this.#explain;
-  }
-
-  toJSON(): Verdict {
-    return { allowed: this.allowed, by: this.by, explanation: this.explanation };
-  }
-}
-
-const verdict = (allowed: boolean, by: VerdictCause, explain: () => string): Verdict => new LazyVerdict(allowed, by, explain);
+const verdict = (allowed: boolean, by: VerdictCause, part: FlowPart): Verdict => ({ allowed, by, part });
 
 export interface EvaluateOptions {
   /** Felix `FailsafeInboundHostPorts`; FELIX_DEFAULT_FAILSAFE_INBOUND when omitted. */
@@ -159,13 +173,13 @@ function stageOf(policy: CompiledPolicy): 'untracked' | 'pre-dnat' | 'normal' {
 }
 
 interface Segment {
-  readonly stage: Stage;
+  readonly stage: PolicyStage;
   readonly tier: string;
   readonly policies: readonly CompiledPolicy[];
 }
 
 /** Groups policies (already in tier order) into one segment per tier. */
-function segmentsFor(stage: Stage, policies: readonly CompiledPolicy[]): Segment[] {
+function segmentsFor(stage: PolicyStage, policies: readonly CompiledPolicy[]): Segment[] {
   const segments: Segment[] = [];
   let start = 0;
   for (let i = 1; i <= policies.length; i++) {
@@ -184,7 +198,7 @@ function segmentsFor(stage: Stage, policies: readonly CompiledPolicy[]): Segment
  * and endpoint, not per flow): `host` to the host itself, `forwarded` on through it, `preDnat`
  * up to DNAT. `normalPolicies` names the normal policies (a drop by the default deny cites them).
  */
-interface Stages extends Record<Stage, readonly Segment[]> {
+interface Stages extends Record<PolicyStage, readonly Segment[]> {
   readonly host: readonly Segment[];
   readonly forwarded: readonly Segment[];
   readonly preDnat: readonly Segment[];
@@ -245,64 +259,20 @@ function computeStages(
   };
 }
 
-const STAGE_WORDS: Record<Stage, string> = {
-  untracked: 'untracked policy',
-  'pre-dnat': 'pre-DNAT policy',
-  forward: 'applyOnForward policy',
-  normal: 'policy',
-};
-
-function policyWords(stage: Stage, policy: string, tier: string): string {
-  return `${STAGE_WORDS[stage]} "${policy}"${tier === DEFAULT_TIER ? '' : ` (tier "${tier}")`}`;
-}
-
-function quoteList(names: readonly string[]): string {
-  return names.map((n) => `"${n}"`).join(', ');
-}
-
 /** How the walk ends when no rule and no end-of-tier drop decided. */
 type Terminal = (passedBy: RuleCause | undefined) => Verdict;
 
 interface Walk {
   readonly segments: readonly Segment[];
-  readonly viewFor: (stage: Stage) => FlowView;
+  readonly viewFor: (stage: PolicyStage) => FlowView;
   readonly terminal: Terminal;
-  readonly hep: HostEndpointView;
-  /** The flow (part) in words, starting every explanation (written only when explained). */
-  readonly label: () => string;
-}
-
-function ruleVerdict(w: Walk, cause: RuleCause, allowed: boolean, detail: string): Verdict {
-  return verdict(
-    allowed,
-    cause,
-    () => `${w.label()}: ingress rule ${cause.ruleIndex} (${cause.action}) of ${policyWords(cause.stage, cause.policy, cause.tier)} ${detail}.`,
-  );
+  readonly part: FlowPart;
 }
 
 function endOfTier(w: Walk, segment: Segment, partlyAllowed: boolean): Verdict {
   const names = segment.policies.map((p) => p.name);
-  const subject = (): string => {
-    const tier = segment.tier === DEFAULT_TIER ? '' : ` in tier "${segment.tier}"`;
-    return `${names.length > 1 ? 'policies' : 'policy'} ${quoteList(names)}${tier} select${names.length > 1 ? '' : 's'}`;
-  };
-  const noRule = partlyAllowed ? 'no rule allows all of it' : 'no rule allows it';
-  if (segment.stage === 'forward') {
-    return verdict(
-      false,
-      { defaultDeny: 'forward', policies: names },
-      () =>
-        `${w.label()}: ${noRule}, and applyOnForward ${subject()} host endpoint "${w.hep.name}", ` +
-        'which turns on the default deny for forwarded traffic.',
-    );
-  }
-  return verdict(
-    false,
-    { defaultDeny: 'host-endpoint', policies: names },
-    () =>
-      `${w.label()}: ${subject()} host endpoint "${w.hep.name}" but ${noRule}; ` +
-      'a host endpoint drops traffic to the host that its policies do not allow.',
-  );
+  const kind = segment.stage === 'forward' ? 'forward' : w.part.evaluation === 'workload' ? 'workload' : 'host-endpoint';
+  return verdict(false, { defaultDeny: kind, policies: names, tier: segment.tier, partlyAllowed }, w.part);
 }
 
 function combine(a: Verdict, b: Verdict): Verdict {
@@ -339,20 +309,18 @@ function runWalk(w: Walk): Verdict {
           partlyAllowed = true;
           continue;
         }
+        const partial = match.result === 'partial' && rule.action === 'Deny';
         const cause: RuleCause = {
           policy: policy.name,
           tier: policy.tier,
           ruleIndex: ri,
           action: rule.action,
           stage: segment.stage,
-          partial: match.result === 'partial' && rule.action === 'Deny',
+          partial,
+          uncertainOn: partial ? match.uncertainOn : undefined,
         };
         if (rule.action === 'Deny') {
-          const detail =
-            match.result === 'full'
-              ? 'drops it'
-              : `may drop part of it (the match depends on ${match.uncertainOn.join(', ')})`;
-          result = ruleVerdict(w, cause, false, detail);
+          result = verdict(false, cause, w.part);
           break outer;
         }
         if (match.result === 'partial') {
@@ -362,7 +330,7 @@ function runWalk(w: Walk): Verdict {
           break outer;
         }
         if (rule.action === 'Allow') {
-          result = ruleVerdict(w, cause, true, 'allows it');
+          result = verdict(true, cause, w.part);
           break outer;
         }
         result = nextSegment(s + 1, cause); // Pass: skip the rest of this tier
@@ -429,22 +397,7 @@ interface Part {
   readonly view: FlowView;
   readonly afterDnat: FlowView;
   readonly failsafe: boolean;
-  /** The part in words, written when first asked for (only explanations ask). */
-  readonly label: () => string;
-}
-
-function portWords(view: FlowView): string {
-  const many = view.ports.ranges().length > 1 || view.ports.ranges()[0]!.min !== view.ports.ranges()[0]!.max;
-  return `${protocolName(view.protocol)} port${many ? 's' : ''} ${view.ports}`;
-}
-
-function labelFor(view: FlowView, afterDnat: FlowView | undefined, note: string): string {
-  let label = describeFlowView(view) + note;
-  if (afterDnat !== undefined && afterDnat.destination !== undefined) {
-    const ports = afterDnat.ports === view.ports ? '' : ` ${portWords(afterDnat)}`;
-    label += ` (after DNAT: ${afterDnat.destination}${ports})`;
-  }
-  return label;
+  readonly facts: (evaluation: Evaluation, hep: HostEndpointView) => FlowPart;
 }
 
 /** A flow's ports split into failsafe ports and the rest (the same split recurs across a review's flows). */
@@ -470,16 +423,20 @@ function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
       const pre = ports === view.ports ? view : { ...view, ports };
       const post =
         afterDnat === undefined ? pre : flow.afterDnat?.ports === undefined && ports !== afterDnat.ports ? { ...afterDnat, ports } : afterDnat;
-      // Words are only needed when a verdict is explained: built on first read.
-      let label: string | undefined;
       parts.push({
         view: pre,
         afterDnat: post,
         failsafe: isFailsafe,
-        label: () =>
-          (label ??= isFailsafe
-            ? labelFor(pre, afterDnat && post, '')
-            : labelFor(view, afterDnat, safe.isEmpty() ? '' : ' (failsafe ports aside)')),
+        facts: (evaluation, hostEndpoint) => ({
+          evaluation,
+          hostEndpoint,
+          view: pre,
+          afterDnat: afterDnat && post,
+          whole: view,
+          wholeAfterDnat: afterDnat,
+          failsafe: isFailsafe,
+          failsafeAside: !isFailsafe && !safe.isEmpty(),
+        }),
       });
     };
     addPart(rest, false);
@@ -491,14 +448,6 @@ function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
   return parts;
 }
 
-function failsafeVerdict(part: Part, note: string): Verdict {
-  return verdict(
-    true,
-    { defaultAllow: 'failsafe' },
-    () => `${part.label()}: ${portWords(part.view)} ${note} (Felix FailsafeInboundHostPorts).`,
-  );
-}
-
 /**
  * Judges each part of the flow (IP version × failsafe split) against the policy stages that
  * apply to the host endpoint; the first drop among the parts wins, else the first part's verdict.
@@ -508,10 +457,11 @@ function evaluateParts(
   hep: HostEndpointView,
   flow: Flow,
   opts: EvaluateOptions,
-  judge: (part: Part, stages: Stages) => Verdict,
+  evaluation: Evaluation,
+  judge: (part: Part, facts: FlowPart, stages: Stages) => Verdict,
 ): Verdict {
   const stages = stagesFor(policies, hep, opts.invalidPolicies ?? 'rule-matches-nothing');
-  const verdicts = splitFlow(flow, opts.failsafe ?? FELIX_DEFAULT_FAILSAFE_INBOUND).map((part) => judge(part, stages));
+  const verdicts = splitFlow(flow, opts.failsafe ?? FELIX_DEFAULT_FAILSAFE_INBOUND).map((part) => judge(part, part.facts(evaluation, hep), stages));
   return verdicts.find((v) => !v.allowed) ?? verdicts[0]!;
 }
 
@@ -531,37 +481,16 @@ export function evaluateForwarded(
   flow: Flow,
   opts: EvaluateOptions = {},
 ): Verdict {
-  return evaluateParts(policies, hep, flow, opts, (part, stages) => {
-    const segments = part.failsafe ? stages.forward : stages.forwarded;
-    const terminal: Terminal = (passedBy) => {
-      if (passedBy !== undefined && passedBy.stage === 'forward') {
-        return ruleVerdict(
-          walkOf,
-          passedBy,
-          true,
-          'passes it out of the last tier; no further forward policy applies and Calico leaves it to the host',
-        );
-      }
-      const why = part.failsafe
-        ? 'its ports are failsafe ports, which skip untracked and pre-DNAT policy'
-        : 'no untracked or pre-DNAT rule decides it';
-      return verdict(
-        true,
-        { defaultAllow: 'no-forward-policy' },
-        () =>
-          `${part.label()}: ${why}, and no normal applyOnForward ` +
-          `ingress policy selects host endpoint "${hep.name}", so forwarded traffic is allowed by default.`,
-      );
-    };
-    const walkOf: Walk = {
-      segments,
+  return evaluateParts(policies, hep, flow, opts, 'forwarded', (part, facts, stages) =>
+    runWalk({
+      segments: part.failsafe ? stages.forward : stages.forwarded,
       viewFor: (stage) => (stage === 'forward' ? part.afterDnat : part.view),
-      terminal,
-      hep,
-      label: () => (part.failsafe ? `${part.label()} (failsafe ports: untracked and pre-DNAT policy skipped)` : part.label()),
-    };
-    return runWalk(walkOf);
-  });
+      // Passed out of the last forward tier: Calico leaves it to the host (allowed).
+      terminal: (passedBy) =>
+        passedBy !== undefined && passedBy.stage === 'forward' ? verdict(true, passedBy, facts) : verdict(true, { defaultAllow: 'no-forward-policy' }, facts),
+      part: facts,
+    }),
+  );
 }
 
 /**
@@ -577,34 +506,19 @@ export function evaluateHostIngress(
   flow: Flow,
   opts: EvaluateOptions = {},
 ): Verdict {
-  return evaluateParts(policies, hep, flow, opts, (part, stages) => {
-    if (part.failsafe) return failsafeVerdict(part, 'always reach the host');
-    const normalNames = stages.normalPolicies;
-    const terminal: Terminal = (passedBy) => {
-      const why =
-        passedBy !== undefined && passedBy.stage === 'normal'
-          ? `ingress rule ${passedBy.ruleIndex} (Pass) of ${policyWords('normal', passedBy.policy, passedBy.tier)} passes it to the profiles`
-          : normalNames.length === 0
-            ? `no normal ingress policy selects host endpoint "${hep.name}", so its profiles decide`
-            : 'it reaches the profiles';
-      if (hep.profiles.includes(DEFAULT_ALLOW_PROFILE)) {
-        return verdict(
-          true,
-          { defaultAllow: 'profile', profile: DEFAULT_ALLOW_PROFILE },
-          () => `${part.label()}: ${why}, and profile "${DEFAULT_ALLOW_PROFILE}" allows all traffic.`,
-        );
-      }
-      return verdict(false, { defaultDeny: 'host-endpoint', policies: normalNames }, () => {
-        const profiles = hep.profiles.length === 0 ? 'it has no profile' : `its profiles (${quoteList(hep.profiles)}) are not "${DEFAULT_ALLOW_PROFILE}"`;
-        return `${part.label()}: ${why}; ${profiles}, so the host endpoint's default deny drops it.`;
-      });
-    };
+  return evaluateParts(policies, hep, flow, opts, 'host', (part, facts, stages) => {
+    if (part.failsafe) return verdict(true, { defaultAllow: 'failsafe' }, facts);
+    const policies = stages.normalPolicies;
     return runWalk({
       segments: stages.host,
       viewFor: () => part.view,
-      terminal,
-      hep,
-      label: part.label,
+      terminal: (passedBy) => {
+        const pass = passedBy !== undefined && passedBy.stage === 'normal' ? passedBy : undefined;
+        return hep.profiles.includes(DEFAULT_ALLOW_PROFILE)
+          ? verdict(true, { defaultAllow: 'profile', profile: DEFAULT_ALLOW_PROFILE, passedBy: pass, policies }, facts)
+          : verdict(false, { defaultDeny: 'host-endpoint', policies, passedBy: pass }, facts);
+      },
+      part: facts,
     });
   });
 }
@@ -621,23 +535,53 @@ export function evaluatePreDnat(
   flow: Flow,
   opts: EvaluateOptions = {},
 ): Verdict {
-  return evaluateParts(policies, hep, flow, opts, (part, stages) => {
-    if (part.failsafe) return failsafeVerdict(part, 'skip untracked and pre-DNAT policy');
+  return evaluateParts(policies, hep, flow, opts, 'pre-dnat', (part, facts, stages) => {
+    if (part.failsafe) return verdict(true, { defaultAllow: 'failsafe' }, facts);
     return runWalk({
       segments: stages.preDnat,
       viewFor: () => part.view,
-      terminal: () =>
-        verdict(
-          true,
-          { defaultAllow: 'pre-dnat-pass-through' },
-          () =>
-            `${part.label()}: no untracked or pre-DNAT rule on host endpoint "${hep.name}" decides it; ` +
-            'it passes on to normal or forward policy.',
-        ),
-      hep,
-      label: part.label,
+      terminal: () => verdict(true, { defaultAllow: 'pre-dnat-pass-through' }, facts),
+      part: facts,
     });
   });
+}
+
+/**
+ * Traffic arriving at workloads (a Service's backend pods) from `flow.source` (with
+ * `flow.sourceHost` when a node sends it, SNATed to its address in cluster mode): the ingress
+ * policies whose selector matches the pods' labels (the caller passes those that can apply:
+ * global ones, and namespaced ones of the pods' namespace), in tier order, each tier ending in
+ * a drop; no policy at all → allowed (Kubernetes' default); passed out of the last tier → the
+ * namespace profile, which allows. No failsafe ports for workloads.
+ */
+export function evaluateWorkloadIngress(policies: readonly CompiledPolicy[], pods: HostEndpointView, flow: Flow): Verdict {
+  const selected = sortedSelection(policies, pods);
+  const segments = segmentsFor('normal', selected);
+  const verdicts: Verdict[] = [];
+  for (const version of flowVersions(flow)) {
+    const view = viewFlow(flow, version);
+    if (view === undefined) continue;
+    const afterDnat = flow.afterDnat === undefined ? undefined : viewFlow(flow, version, true);
+    const facts: FlowPart = { evaluation: 'workload', hostEndpoint: pods, view, afterDnat, whole: view, wholeAfterDnat: afterDnat, failsafe: false, failsafeAside: false };
+    verdicts.push(
+      runWalk({
+        segments,
+        viewFor: () => afterDnat ?? view,
+        terminal: (passedBy) =>
+          selected.length === 0
+            ? verdict(true, { defaultAllow: 'no-workload-policy' }, facts)
+            : verdict(true, { defaultAllow: 'profile', profile: 'the namespace profile', passedBy, policies: selected.map((p) => p.name) }, facts),
+        part: facts,
+      }),
+    );
+  }
+  if (verdicts.length === 0) throw new RangeError('the flow has no packets for any IP version');
+  return verdicts.find((v) => !v.allowed) ?? verdicts[0]!;
+}
+
+function sortedSelection(policies: readonly CompiledPolicy[], pods: HostEndpointView): CompiledPolicy[] {
+  const selected = policies.filter((p) => governsIngress(p) && !p.preDNAT && !p.doNotTrack && p.selector !== undefined && p.selector.matches(pods.labels));
+  return selected.sort((a, b) => compareTiers(a.tier, b.tier) || comparePolicies(a, b));
 }
 
 /** Narrows a verdict cause to a rule. */

@@ -34,6 +34,11 @@ export interface Flow {
   readonly protocol: ProtocolSpec;
   /** Source addresses; `any` = every address of the flow's IP version(s). */
   readonly source: 'any' | NetSet;
+  /**
+   * The host the traffic comes from (a node SNATing to its own address toward a pod): source
+   * selectors are then matched against its labels and expectedIPs, as Felix's IP sets would.
+   */
+  readonly sourceHost?: HostEndpointView | undefined;
   readonly destination: FlowDestination;
   /** Destination ports; ignored for protocols without ports. */
   readonly ports: PortIntervalSet;
@@ -58,6 +63,8 @@ export interface FlowView {
   readonly destination: NetSet | undefined;
   /** Set when the destination is the host endpoint itself (not an explicit network). */
   readonly destinationHost: HostEndpointView | undefined;
+  /** Set when the source is a host endpoint (Flow.sourceHost). */
+  readonly sourceHost?: HostEndpointView | undefined;
   /** Destination ports (ALL for protocols without ports). */
   readonly ports: PortIntervalSet;
 }
@@ -105,6 +112,7 @@ export function viewFlow(flow: Flow, version: IPVersion, afterDnat = false): Flo
     sourceIsAny: flow.source === 'any',
     destination,
     destinationHost,
+    sourceHost: flow.sourceHost, // always present (undefined or not): one object shape for every view
     ports,
   });
 }
@@ -226,7 +234,7 @@ export function matchRuleView(rule: CompiledRule, v: FlowView): RuleMatch {
   r = addressMatch(src, v.source);
   if (r === 'none') return NO_MATCH;
   if (r === 'partial') uncertain |= UNCERTAIN_SOURCE_ADDRESS;
-  r = selectorMatch(src.selector, src.notSelector, undefined, v.version);
+  r = selectorMatch(src.selector, src.notSelector, v.sourceHost, v.version);
   if (r === 'none') return NO_MATCH;
   if (r === 'partial') uncertain |= UNCERTAIN_SOURCE_SELECTOR;
   r = portMatch(src, PortIntervalSet.ALL, 'unknown');

@@ -11,6 +11,12 @@ export const USAGE = `Usage:
       Run the rules offline on manifests, as a CREATE through /mutate then /validate.
       Exit 1 when anything would be denied, 0 otherwise; 2 on unreadable input.
   clusterip-guard check --print-default-config
+  clusterip-guard explain (-f FILE|DIR|- [-f ...] | --kubeconfig FILE) [--config FILE]
+                          [--service NAMESPACE/NAME] [--to IP[:PORT][/PROTOCOL] [--from IP|CIDR]]
+                          [--output text|json]
+      Who reaches each exposed Service port (or the --to destination) through the host
+      endpoints. Exit 1 when an exposed Service port is reachable by default, 0 otherwise;
+      2 on unreadable input or a bad argument.
   clusterip-guard rules
       List the rules with their default actions.
 `;

@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { describeError, getJson, isRecord, KubeApiError } from './kube-request.ts';
-import { CALICO_GROUP_VERSIONS, CALICO_RESOURCES, calicoTarget, SERVICES_TARGET } from './resources.ts';
+import { CALICO_GROUP_VERSIONS, CALICO_RESOURCES, calicoTarget, K8S_NETWORK_POLICIES_TARGET, OPTIONAL_CALICO_RESOURCES, SERVICES_TARGET } from './resources.ts';
 import type { WatchTarget } from './resources.ts';
 
 export type DiscoveryOutcome =
@@ -56,7 +56,20 @@ export async function discoverWatchTargets(kubeConfig: KubeConfig, signal: Abort
       reason: `no Calico API is served: neither ${CALICO_GROUP_VERSIONS.join(' nor ')} lists ${missing.join(', ')}`,
     };
   }
+  for (const resource of OPTIONAL_CALICO_RESOURCES) {
+    const groupVersion = CALICO_GROUP_VERSIONS.find((gv) => served.get(gv)?.has(resource.plural) === true);
+    if (groupVersion !== undefined) targets.push(calicoTarget(resource, groupVersion));
+  }
   targets.push(SERVICES_TARGET);
+  if (offered.has(K8S_NETWORK_POLICIES_TARGET.groupVersion)) {
+    // Optional like Calico's NetworkPolicy: a failure here leaves the list empty, not the cache down.
+    try {
+      const resources = listableResourcesOf(await getJson(kubeConfig, `/apis/${K8S_NETWORK_POLICIES_TARGET.groupVersion}`, signal));
+      if (resources.has(K8S_NETWORK_POLICIES_TARGET.plural)) targets.push(K8S_NETWORK_POLICIES_TARGET);
+    } catch {
+      // not served after all
+    }
+  }
   return { ok: true, targets, missing };
 }
 

@@ -16,7 +16,7 @@ export const CALICO_CRD_V1 = 'crd.projectcalico.org/v1';
 export const CALICO_GROUP_VERSIONS: readonly string[] = [CALICO_V3, CALICO_CRD_V1];
 
 /** Where an object lands in the snapshot. */
-export type Bucket = 'globalNetworkPolicies' | 'hostEndpoints' | 'ipPools' | 'bgpConfigurations' | 'services';
+export type Bucket = 'globalNetworkPolicies' | 'hostEndpoints' | 'ipPools' | 'bgpConfigurations' | 'services' | 'networkPolicies' | 'kubernetesNetworkPolicies';
 
 export interface ResourceKind {
   readonly bucket: Bucket;
@@ -31,6 +31,12 @@ export const CALICO_RESOURCES: readonly ResourceKind[] = [
   { bucket: 'bgpConfigurations', plural: 'bgpconfigurations', kind: 'BGPConfiguration' },
 ];
 
+/**
+ * Calico resources read when served and not missed otherwise: NetworkPolicy (namespaced, listed
+ * across namespaces at the same collection path) only informs the backend-side rules.
+ */
+export const OPTIONAL_CALICO_RESOURCES: readonly ResourceKind[] = [{ bucket: 'networkPolicies', plural: 'networkpolicies', kind: 'NetworkPolicy' }];
+
 export const SERVICES: ResourceKind = { bucket: 'services', plural: 'services', kind: 'Service' };
 
 /** One resource in one API group version, with the collection path used to list and watch it. */
@@ -44,6 +50,15 @@ export interface WatchTarget extends ResourceKind {
 export function calicoTarget(resource: ResourceKind, groupVersion: string): WatchTarget {
   return { ...resource, groupVersion, path: `/apis/${groupVersion}/${resource.plural}` };
 }
+
+/** Kubernetes NetworkPolicies, all namespaces: watched when the API server serves networking.k8s.io/v1. */
+export const K8S_NETWORK_POLICIES_TARGET: WatchTarget = {
+  bucket: 'kubernetesNetworkPolicies',
+  plural: 'networkpolicies',
+  kind: 'NetworkPolicy',
+  groupVersion: 'networking.k8s.io/v1',
+  path: '/apis/networking.k8s.io/v1/networkpolicies',
+};
 
 export const SERVICES_TARGET: WatchTarget = { ...SERVICES, groupVersion: 'v1', path: '/api/v1/services' };
 

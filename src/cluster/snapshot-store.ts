@@ -21,6 +21,8 @@ export class SnapshotStore {
     ['ipPools', new Map()],
     ['bgpConfigurations', new Map()],
     ['services', new Map()],
+    ['networkPolicies', new Map()],
+    ['kubernetesNetworkPolicies', new Map()],
   ]);
   #current: ClusterSnapshot | null = null;
 
@@ -56,6 +58,8 @@ export class SnapshotStore {
       hostEndpoints: this.#sorted('hostEndpoints'),
       globalNetworkPolicies: this.#sorted('globalNetworkPolicies'),
       exposedServices: this.#sorted('services'),
+      networkPolicies: this.#sorted('networkPolicies'),
+      kubernetesNetworkPolicies: this.#sorted('kubernetesNetworkPolicies'),
     });
     return this.#current;
   }

@@ -15,6 +15,13 @@ export interface ClusterSnapshot {
   readonly hostEndpoints: readonly KubeObject[];
   /** GlobalNetworkPolicies already stored (one API group's view; names are unique). */
   readonly globalNetworkPolicies: readonly KubeObject[];
+  /**
+   * Calico NetworkPolicies (namespaced; they select a Service's backend pods). Absent: none
+   * known (the live cache reads them where Calico serves them).
+   */
+  readonly networkPolicies?: readonly KubeObject[];
+  /** Kubernetes NetworkPolicies (networking.k8s.io/v1; Calico enforces them too). Absent: none known. */
+  readonly kubernetesNetworkPolicies?: readonly KubeObject[];
   /** Services that are exposed (per config `exposure`). */
   readonly exposedServices: readonly KubeObject[];
 }

@@ -3,6 +3,10 @@ import type { Rule } from './types.ts';
 import { gnpHostTrafficAllowed } from './gnp-host-traffic-allowed.ts';
 import { gnpPodCIDRAllowed } from './gnp-pod-cidr-allowed.ts';
 import { serviceClusterIPPolicy } from './service-cluster-ip-policy.ts';
+import { serviceClusterIPOpen } from './service-cluster-ip-open.ts';
+import { serviceBackendsAllowHosts } from './service-backends-allow-hosts.ts';
+import { serviceLocalModePolicy } from './service-local-mode-policy.ts';
+import { gnpExposureChange } from './gnp-exposure-change.ts';
 import { gnpClusterIPNeedsPreDNAT } from './gnp-cluster-ip-needs-prednat.ts';
 import { gnpPreDNATApplyOnForward } from './gnp-prednat-apply-on-forward.ts';
 import { gnpPreDNATDoNotTrack } from './gnp-prednat-do-not-track.ts';
@@ -22,6 +26,9 @@ export const ALL_RULES: readonly Rule[] = [
   serviceClusterIPPinned,
   serviceClusterIPAdvertised,
   serviceClusterIPPolicy,
+  serviceClusterIPOpen,
+  serviceBackendsAllowHosts,
+  serviceLocalModePolicy,
   gnpSchema,
   gnpClusterIPNeedsPreDNAT,
   gnpPreDNATApplyOnForward,
@@ -29,6 +36,7 @@ export const ALL_RULES: readonly Rule[] = [
   gnpPreDNATDoNotTrack,
   gnpPodCIDRAllowed,
   gnpHostTrafficAllowed,
+  gnpExposureChange,
   hostEndpointExpectedIPs,
 ];
 

@@ -3,33 +3,16 @@
  * pre-DNAT host-endpoint policy.
  *
  * In cluster mode the guide controls external access to a cluster IP with pre-DNAT
- * GlobalNetworkPolicy on the host endpoints (its allow-cluster-ips). This rule looks for a
- * pre-DNAT ingress Allow rule, in a policy that selects the host endpoints receiving exposed
- * traffic (`network.hostEndpointSelector`), that matches at least part of the traffic to the
- * Service's cluster IP and ports. Runs at /validate, where the IP is final.
+ * GlobalNetworkPolicy on the host endpoints (its allow-cluster-ips). This rule is a special
+ * case of the reachability answer (service-cluster-ip-open asks the full question: whether
+ * anyone the allows do not name gets in): it warns when no source reaches any port of the IP
+ * because a pre-DNAT Allow decides it, through any group of the host endpoints receiving
+ * exposed traffic (`network.hostEndpointSelector`). Runs at /validate, where the IP is final.
  */
-import { matchRule } from '../calico/flow.ts';
-import { NetSet } from '../calico/nets.ts';
-import { PortIntervalSet } from '../calico/ports.ts';
-import { parseSelectorCached } from '../calico/selector/index.ts';
 import { exposureReason } from '../kube/exposure.ts';
 import type { Finding, Rule } from './types.ts';
-import { hostEndpointClasses } from './support/after-write.ts';
-import { netOf } from './support/cidr.ts';
 import { SERVICE } from './support/kinds.ts';
-import { declaredClusterIPs, isHeadless, objectRef, serviceSpec } from './support/service.ts';
-
-interface ServicePort {
-  protocol: string;
-  port: number;
-}
-
-function servicePorts(spec: Record<string, unknown> | undefined): ServicePort[] {
-  const ports = Array.isArray(spec?.['ports']) ? (spec['ports'] as Array<Record<string, unknown>>) : [];
-  return ports
-    .filter((p) => typeof p['port'] === 'number')
-    .map((p) => ({ protocol: typeof p['protocol'] === 'string' ? p['protocol'] : 'TCP', port: p['port'] as number }));
-}
+import { answerTarget, exposedService, storedPolicies } from './support/service-reach.ts';
 
 export const serviceClusterIPPolicy: Rule = {
   id: 'service-cluster-ip-policy',
@@ -41,35 +24,28 @@ export const serviceClusterIPPolicy: Rule = {
     const { object, config, cluster } = ctx;
     // Policies unknown: the static config, or manifests that hold none.
     if (cluster.source === 'static' || (cluster.source === 'manifests' && cluster.globalNetworkPolicies.length === 0)) return [];
-    const reason = exposureReason(object, config);
-    const spec = serviceSpec(object);
-    if (reason === null || spec.type === 'ExternalName' || isHeadless(spec) || spec.externalTrafficPolicy === 'Local') return [];
-    const ips = declaredClusterIPs(spec).filter((ip) => netOf(ip) !== null);
-    const ports = servicePorts(object.spec);
-    if (ips.length === 0 || ports.length === 0) return [];
-    let hostSelector;
-    try {
-      hostSelector = parseSelectorCached(config.network.hostEndpointSelector);
-    } catch {
-      return [];
-    }
-    const classes = hostEndpointClasses(ctx).filter((c) => hostSelector.matches(c.representative.labels));
-    if (classes.length === 0) return [];
-    const preDNAT = [...new Set(classes.flatMap((c) => c.policies.filter((p) => p.preDNAT)))];
+    const exposed = exposedService(object, config);
+    if (exposed === null || exposed.local) return [];
+    const policies = storedPolicies(cluster);
     const findings: Finding[] = [];
-    ips.forEach((ip, i) => {
-      const allowed = ports.some(({ protocol, port }) => {
-        const flow = { protocol, source: 'any' as const, destination: { nets: NetSet.of([ip]) }, ports: PortIntervalSet.of([port]) };
-        return preDNAT.some((p) => p.ingress.some((rule) => rule.action === 'Allow' && matchRule(rule, flow).result !== 'none'));
-      });
-      if (allowed) return;
+    const seen = new Set<string>();
+    for (const target of exposed.targets) {
+      if (seen.has(target.path)) continue;
+      const sameIP = exposed.targets.filter((t) => t.path === target.path);
+      // A special case of the reachability answer: no source reaches any port of this IP because a pre-DNAT Allow names it.
+      const allowed = sameIP.some((t) =>
+        answerTarget(t, ctx, policies).some((a) => a.reach.regions.some((r) => r.verdict === 'reaches' && r.decidedBy.stage === 'pre-dnat' && r.decidedBy.rule !== null)),
+      );
+      seen.add(target.path);
+      if (allowed) continue;
+      const ip = target.ip.cidr.replace(/\/(32|128)$/, '');
       findings.push({
-        path: spec.clusterIPs.length > 0 ? `spec.clusterIPs[${i}]` : 'spec.clusterIP',
+        path: target.path,
         message:
-          `Service ${objectRef(object)} is exposed (${reason}) but no pre-DNAT policy on the host endpoints ("${config.network.hostEndpointSelector}") allows traffic to its cluster IP ${ip}, so external access to it is not controlled at the host interface. ` +
-          `Fix: add an ingress Allow rule with destination nets [${ip}/${ip.includes(':') ? 128 : 32}] (and the permitted source nets) to a GlobalNetworkPolicy with preDNAT: true, applyOnForward: true, as the guide's allow-cluster-ips does.`,
+          `Service ${exposed.ref} is exposed (${exposureReason(object, config)}) but no pre-DNAT policy on the host endpoints ("${config.network.hostEndpointSelector}") allows traffic to its cluster IP ${ip}, so external access to it is not controlled at the host interface. ` +
+          `Fix: add an ingress Allow rule with destination nets [${target.ip.cidr}] (and the permitted source nets) to a GlobalNetworkPolicy with preDNAT: true, applyOnForward: true, as the guide's allow-cluster-ips does.`,
       });
-    });
+    }
     return findings;
   },
 };

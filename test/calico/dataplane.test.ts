@@ -17,6 +17,7 @@ import { hostEndpointView, type HostEndpointView } from '../../src/calico/host-e
 import { NetSet } from '../../src/calico/nets.ts';
 import { compilePolicy, type CompiledPolicy } from '../../src/calico/policy.ts';
 import { PortIntervalSet } from '../../src/calico/ports.ts';
+import { explainVerdict } from '../../src/rules/support/verdict-text.ts';
 
 // ---------------------------------------------------------------- fixtures
 
@@ -598,8 +599,8 @@ t.test('dataplane evaluation', async (t) => {
       const verdict = run(c);
       t.equal(verdict.allowed, c.allowed, 'allowed');
       t.match(verdict.by, c.by, 'decided by');
-      if (c.explanation) t.match(verdict.explanation, c.explanation, 'explanation');
-      t.type(verdict.explanation, 'string');
+      if (c.explanation) t.match(explainVerdict(verdict), c.explanation, 'explanation');
+      t.type(explainVerdict(verdict), 'string');
     });
   }
 });
@@ -643,8 +644,9 @@ t.test('verdict helpers and guards', async (t) => {
     RangeError,
     'a flow without packets is a caller bug',
   );
-  const parsed = JSON.parse(JSON.stringify(verdict)) as { allowed: boolean; explanation: string };
-  t.same(parsed, { allowed: verdict.allowed, by: verdict.by, explanation: verdict.explanation }, 'a verdict serializes with its explanation');
+  t.match(verdict.part, { evaluation: 'forwarded', hostEndpoint: { name: 'node1-eth0' }, failsafe: false, failsafeAside: true }, 'a verdict carries its flow part as facts');
+  const plain = Object.fromEntries(Object.entries(verdict.by).filter(([, v]) => v !== undefined));
+  t.same(JSON.parse(JSON.stringify(verdict.by)), plain, 'the cause is plain data');
   t.ok(serviceRange.coversAll(NetSet.of(['10.20.30.40', '10.20.30.41'])), 'fixture cluster IPs are advertised');
   t.ok(podCIDR.coversAll(NetSet.of(['192.168.0.0/16'])));
 });

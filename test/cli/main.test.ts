@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { ALL_RULES } from '../../src/rules/index.ts';
 
 const main = join(import.meta.dirname, '../../src/main.ts');
 const cli = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -37,5 +38,5 @@ t.test('rules lists every rule with its default action', async (t) => {
   t.equal(r.status, 0);
   t.match(r.stdout, /^service-cluster-ip-pinned +enforce +mutate /m);
   t.match(r.stdout, /^gnp-pod-cidr-allowed +warn +validate /m);
-  t.equal(r.stdout.trim().split('\n').length, 12);
+  t.equal(r.stdout.trim().split('\n').length, ALL_RULES.length);
 });

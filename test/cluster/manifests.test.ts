@@ -120,3 +120,10 @@ t.test('no objects: an empty manifests snapshot', async (t) => {
   t.equal(snapshot.bgpConfiguration, null);
   t.same(snapshot.ipPools, []);
 });
+
+t.test('reads Calico and Kubernetes NetworkPolicies, keyed by namespace and name', async (t) => {
+  const np = (ns: string, name: string, apiVersion = V3): KubeObject => ({ apiVersion, kind: 'NetworkPolicy', metadata: { namespace: ns, name }, spec: {} });
+  const snapshot = snapshotFromObjects([np('shop', 'allow-web'), np('blog', 'allow-web', CRD), np('shop', 'allow-web', CRD), { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { namespace: 'shop', name: 'k8s' } }], CONFIG);
+  t.same(snapshot.networkPolicies?.map((p) => `${p.apiVersion} ${p.metadata?.namespace}/${p.metadata?.name}`), [`${CRD} blog/allow-web`, `${CRD} shop/allow-web`]);
+  t.same(snapshot.kubernetesNetworkPolicies?.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`), ['shop/k8s'], 'Kubernetes NetworkPolicies in their own list');
+});

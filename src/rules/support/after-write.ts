@@ -32,6 +32,13 @@ function entityKeys(entity: CompiledEntity, out: Set<string>): void {
   if (entity.notSelector) keysOf(entity.notSelector.ast, out);
 }
 
+/** Label keys that the policies' own selectors read (which host endpoints they select depends on no other label). */
+export function policySelectorKeys(policies: readonly CompiledPolicy[]): Set<string> {
+  const out = new Set<string>();
+  for (let i = 0; i < policies.length; i++) if (policies[i]!.selector) keysOf(policies[i]!.selector!.ast, out);
+  return out;
+}
+
 /** What this module derives from one snapshot. */
 interface Derived {
   /** The stored policies, compiled. */
