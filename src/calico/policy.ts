@@ -388,7 +388,7 @@ function checkPortProtocol(entity: unknown, protocol: number | undefined, rawPro
 
 type Direction = 'ingress' | 'egress';
 
-function compileRule(value: unknown, index: number, path: string, direction: Direction): CompiledRule {
+function compileRule(value: unknown, index: number, path: string, direction: Direction, namespaced: boolean): CompiledRule {
   const problems: Problems = [];
   const rule: Obj = isObject(value) ? value : {};
   if (!isObject(value)) report(problems, path, `a rule must be an object, found ${describe(value)}`);
@@ -459,14 +459,15 @@ function compileRule(value: unknown, index: number, path: string, direction: Dir
     if (direction === 'egress') report(problems, `${path}.http`, 'not allowed in egress rules');
   }
 
-  // Services: a destination on egress, a source on ingress, always with a namespace in a global policy.
+  // Services: a destination on egress, a source on ingress.
   const src = isObject(rule['source']) ? rule['source'] : NO_FIELDS;
   const dst = isObject(rule['destination']) ? rule['destination'] : NO_FIELDS;
   const egress = direction === 'egress';
   const wrongSide = egress ? src : dst;
   const rightSide = egress ? dst : src;
   if (wrongSide['services'] != null) report(problems, `${path}.${egress ? 'source' : 'destination'}.services`, `not allowed in ${direction} rule ${egress ? 'source' : 'destination'}`);
-  if (isObject(rightSide['services']) && !rightSide['services']['namespace']) report(problems, `${path}.${egress ? 'destination' : 'source'}.services.namespace`, 'must specify a namespace');
+  // A NetworkPolicy's services default to its own namespace; a global one must name it.
+  if (!namespaced && isObject(rightSide['services']) && !rightSide['services']['namespace']) report(problems, `${path}.${egress ? 'destination' : 'source'}.services.namespace`, 'must specify a namespace');
   if (dst['services'] != null) {
     if (isSet(dst['ports'])) report(problems, `${path}.destination.ports`, 'cannot specify ports with a service selector');
     if (isSet(dst['notPorts'])) report(problems, `${path}.destination.notPorts`, 'cannot specify notports with a service selector');
@@ -503,14 +504,14 @@ function atDefault(problems: readonly Problem[]): readonly string[] {
   return out.length === 0 ? NONE : Object.freeze(out);
 }
 
-function compileRules(value: unknown, key: Direction, problems: Problems): CompiledRule[] {
+function compileRules(value: unknown, key: Direction, namespaced: boolean, problems: Problems): CompiledRule[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) {
     report(problems, `spec.${key}`, `must be a list of rules, found ${describe(value)}`);
     return [];
   }
   const rules = new Array<CompiledRule>(value.length);
-  for (let i = 0; i < value.length; i++) rules[i] = compileRule(value[i], i, `spec.${key}[${i}]`, key);
+  for (let i = 0; i < value.length; i++) rules[i] = compileRule(value[i], i, `spec.${key}[${i}]`, key, namespaced);
   return rules;
 }
 
@@ -589,7 +590,9 @@ function pushAll<T>(to: T[], from: readonly T[]): void {
 function compile(obj: KubeObject): CompiledPolicy {
   const problems: Problems = [];
   const name = typeof obj.metadata?.name === 'string' ? obj.metadata.name : '';
-  checkMetadata(obj.metadata, problems);
+  // A namespaced (Calico) NetworkPolicy compiles the same way; its names and `services` differ.
+  const namespaced = obj.kind === 'NetworkPolicy';
+  checkMetadata(obj.metadata, namespaced, problems);
   const spec: Obj = isObject(obj.spec) ? obj.spec : {};
   if (obj.spec !== undefined && !isObject(obj.spec)) report(problems, 'spec', `must be an object, found ${describe(obj.spec)}`);
 
@@ -624,8 +627,8 @@ function compile(obj: KubeObject): CompiledPolicy {
   const doNotTrack = readBool(spec, 'doNotTrack', problems);
   checkPerformanceHints(spec['performanceHints'], problems);
 
-  const ingress = compileRules(spec['ingress'], 'ingress', problems);
-  const egress = compileRules(spec['egress'], 'egress', problems);
+  const ingress = compileRules(spec['ingress'], 'ingress', namespaced, problems);
+  const egress = compileRules(spec['egress'], 'egress', namespaced, problems);
   const { types, defaulted } = readTypes(spec['types'], ingress.length > 0, egress.length > 0, problems);
 
   // Calico's cross-field checks (validateGlobalNetworkPolicySpec; the same as CEL rules on the type).

@@ -117,14 +117,18 @@ function checkLabels(value: unknown, path: string, out: Problems): void {
   }
 }
 
-/** `validateGlobalNetworkPolicy`'s metadata checks. */
-export function checkMetadata(metadata: unknown, out: Problems): void {
+/** NetworkPolicy names: also `knp.default.` / `ossg.default.` before a subdomain (`networkPolicyNameRegex`). */
+const NP_NAME = new RegExp(`^((${LABEL})(\\.${LABEL})?|((?:knp|ossg)\\.default\\.${LABEL}(\\.${LABEL})*))$`);
+
+/** `validateGlobalNetworkPolicy`'s (or, `namespaced`, `validateNetworkPolicy`'s) metadata checks. */
+export function checkMetadata(metadata: unknown, namespaced: boolean, out: Problems): void {
   if (!isObject(metadata)) return;
   const name = metadata['name'];
+  const pattern = namespaced ? NP_NAME : GNP_NAME;
   if (typeof name === 'string') {
     if (name.length > 253) report(out, 'metadata.name', `name is too long by ${name.length - 253} bytes`);
-    if (!GNP_NAME.test(name)) {
-      report(out, 'metadata.name', `name must consist of lower case alphanumeric characters or '-', with at most one '.' after a tier name (regex: ${GNP_NAME.source})`);
+    if (!pattern.test(name)) {
+      report(out, 'metadata.name', `name must consist of lower case alphanumeric characters or '-', with at most one '.' after a tier name (regex: ${pattern.source})`);
     }
   }
   checkAnnotations(metadata['annotations'], 'metadata.annotations', out);

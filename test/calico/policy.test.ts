@@ -176,3 +176,11 @@ t.test('a namespaceSelector of global() alone selects non-namespaced endpoints, 
   t.same(sides('global()').undecidable, ['namespaceSelector'], 'an address may still belong to a namespaced endpoint');
   t.equal(compilePolicy(gnp('p', { ingress: [{ action: 'Allow' }] })).ingress[0]!.source.nonNamespacedOnly, false, 'absent side');
 });
+
+t.test('a namespaced NetworkPolicy compiles with its own name and services rules', async (t) => {
+  const np = (name: string, spec: unknown) => ({ apiVersion: 'projectcalico.org/v3', kind: 'NetworkPolicy', metadata: { name, namespace: 'team-a' }, spec }) as KubeObject;
+  t.same(compilePolicy(np('knp.default.web', {})).invalid, [], 'the name Calico gives a converted Kubernetes NetworkPolicy');
+  t.same(compilePolicy(np('web', { ingress: [{ action: 'Allow', source: { services: { name: 'api' } } }] })).invalid, [], 'services default to the policy namespace');
+  t.match(compilePolicy({ ...gnp('knp.default.web', {}) }).invalid, [/^metadata\.name: /], 'a global policy may not take that name');
+  t.match(compilePolicy(gnp('p', { ingress: [{ action: 'Allow', source: { services: { name: 'api' } } }] })).invalid, [/services\.namespace: must specify a namespace/]);
+});
