@@ -8,8 +8,8 @@ export const ERRORS = {
   CIG_ERR_USAGE: { status: 2, summary: 'the command line is wrong' },
   CIG_ERR_TLS: { status: 1, summary: 'the TLS certificate or key cannot be loaded' },
   CIG_ERR_MANIFEST: { status: 2, summary: 'a manifest given to `check` cannot be read or parsed' },
-  CIG_ERR_CLUSTER_UNREADABLE: { status: 2, summary: 'explain --kubeconfig cannot read the cluster' },
   CIG_ERR_RULE_REGISTRY: { status: 1, summary: 'the rule registry is inconsistent (a bug)' },
+  CIG_ERR_CLUSTER_UNREADABLE: { status: 2, summary: '`explain --kubeconfig` or `audit --kubeconfig` cannot read the cluster state' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

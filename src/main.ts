@@ -17,6 +17,10 @@ async function main(argv: string[]): Promise<number> {
       const { explainCommand } = await import('./cli/explain-command.ts');
       return explainCommand(rest);
     }
+    case 'audit': {
+      const { auditCommand } = await import('./cli/audit-command.ts');
+      return auditCommand(rest);
+    }
     case 'rules':
       for (const r of ALL_RULES) process.stdout.write(`${r.id.padEnd(32)} ${r.defaultAction.padEnd(8)} ${r.stages.join('+').padEnd(16)} ${r.doc}\n`);
       return 0;

@@ -1,7 +1,8 @@
 import type { JsonPatchOp, RuleAction, Stage } from '../rules/types.ts';
 import type { Operation } from './types.ts';
 
-export type DecisionKind = 'allow' | 'deny' | 'patch';
+/** `relayed`: calico-apiserver storing a v3 change already judged (src/admission/calico-apiserver.ts). */
+export type DecisionKind = 'allow' | 'deny' | 'patch' | 'relayed';
 
 export interface AuditFinding {
   rule: string;

@@ -3,6 +3,7 @@ import type { Config } from '../config/types.ts';
 import type { RuleRegistry } from '../rules/registry.ts';
 import type { Stage } from '../rules/types.ts';
 import type { AuditFinding, AuditRecord, DecisionKind } from './audit-record.ts';
+import { isCalicoApiServerRelay } from './calico-apiserver.ts';
 import { evaluate, findingText, type Evaluation } from './evaluate.ts';
 import type { AdmissionRequest, AdmissionResponse } from './types.ts';
 
@@ -42,27 +43,33 @@ function buildResponse(uid: string, stage: Stage, ev: Evaluation | null): Admiss
 
 /**
  * The admission decision for one AdmissionRequest: pure and synchronous. Kinds without rules,
- * DELETE/CONNECT and exempt requests are allowed untouched.
+ * CONNECT, exempt requests and calico-apiserver's relayed writes are allowed untouched; DELETE
+ * reaches only rules that judge it.
  */
 export function createAdmit(deps: AdmitDeps): Admit {
   const { registry, config } = deps;
   return (stage, request) => {
     const { group, version, kind } = request.kind;
     let ev: Evaluation | null = null;
+    // On DELETE the API server sends the deleted object as oldObject and no object.
+    const object = request.operation === 'DELETE' ? request.oldObject : request.object;
+    // calico-apiserver storing a v3 change: the v3 request was judged already.
+    const relayed = isCalicoApiServerRelay(request, config);
     const judged =
-      (request.operation === 'CREATE' || request.operation === 'UPDATE') &&
-      request.object != null &&
+      !relayed &&
+      (request.operation === 'CREATE' || request.operation === 'UPDATE' || request.operation === 'DELETE') &&
+      object != null &&
       registry.forKind(stage, group, kind).length > 0 &&
       !isExempt(request, config);
     if (judged) {
       ev = evaluate(
         stage,
-        { group, kind, operation: request.operation, object: request.object!, oldObject: request.oldObject ?? null },
+        { group, kind, operation: request.operation, object: object!, oldObject: request.oldObject ?? null },
         { registry, config, cluster: deps.cluster.snapshot() },
       );
     }
     const response = buildResponse(request.uid, stage, ev);
-    const decision: DecisionKind = ev?.denied ? 'deny' : response.patch !== undefined ? 'patch' : 'allow';
+    const decision: DecisionKind = relayed ? 'relayed' : ev?.denied ? 'deny' : response.patch !== undefined ? 'patch' : 'allow';
     const audit: AuditRecord = {
       uid: request.uid,
       endpoint: stage,
@@ -71,8 +78,8 @@ export function createAdmit(deps: AdmitDeps): Admit {
       group,
       version,
       kind,
-      namespace: request.namespace ?? request.object?.metadata?.namespace ?? null,
-      name: request.name ?? request.object?.metadata?.name ?? null,
+      namespace: request.namespace ?? object?.metadata?.namespace ?? null,
+      name: request.name ?? object?.metadata?.name ?? null,
       user: request.userInfo?.username ?? null,
       decision,
       findings: ev?.findings ?? [],

@@ -1,7 +1,7 @@
 import type { ClusterSnapshot } from '../cluster/types.ts';
 import type { Config } from '../config/types.ts';
 import type { RuleRegistry } from '../rules/registry.ts';
-import type { Finding, JsonPatchOp, Rule, RuleAction, RuleContext, Stage } from '../rules/types.ts';
+import { judgesOperation, type Finding, type JsonPatchOp, type Rule, type RuleAction, type RuleContext, type Stage } from '../rules/types.ts';
 import type { AuditFinding } from './audit-record.ts';
 import { applyPatch } from './json-patch.ts';
 import type { KubeObject, Operation } from './types.ts';
@@ -39,14 +39,17 @@ export const actionFor = (rule: Rule, config: Config): RuleAction => config.rule
  */
 export function evaluate(stage: Stage, input: EvaluationInput, deps: EvaluationDeps): Evaluation {
   const { registry, config, cluster } = deps;
-  const rules = registry.forKind(stage, input.group, input.kind);
+  const all = registry.forKind(stage, input.group, input.kind);
+  // Most rules judge CREATE and UPDATE only; DELETE reaches the few that ask for it.
+  const rules = all.some((r) => !judgesOperation(r, input.operation)) ? all.filter((r) => judgesOperation(r, input.operation)) : all;
   const result: Evaluation = { findings: [], patch: [], object: input.object, denied: false };
   if (rules.length === 0) return result;
   const context = (object: KubeObject): RuleContext => ({ stage, operation: input.operation, object, oldObject: input.oldObject, config, cluster });
   // Gate findings on the submitted object, computed once: a gate that also runs at this stage
   // (gnp-schema at /validate) reuses them instead of checking the object twice.
   const gateFindings = new Map<Rule, readonly Finding[]>();
-  const needsGate = stage === 'mutate' || rules.some((r) => r.needsValidObject);
+  // A deleted object is gone whatever it holds: no gate applies.
+  const needsGate = input.operation !== 'DELETE' && (stage === 'mutate' || rules.some((r) => r.needsValidObject));
   const gated =
     needsGate &&
     registry.patchGates(input.group, input.kind).some((gate) => {

@@ -17,6 +17,11 @@ export const USAGE = `Usage:
       Who reaches each exposed Service port (or the --to destination) through the host
       endpoints. Exit 1 when an exposed Service port is reachable by default, 0 otherwise;
       2 on unreadable input or a bad argument.
+  clusterip-guard audit -f FILE|DIR|- [-f ...] | --kubeconfig FILE  [--config FILE]
+                        [--output text|json|openreports]
+      Judge existing objects as they stand (manifests, or the cluster read once); openreports
+      prints the Report/ClusterReport objects serve would write. Exit 1 when anything is at
+      enforce, 0 otherwise; 2 on unreadable input.
   clusterip-guard rules
       List the rules with their default actions.
 `;

@@ -8,6 +8,7 @@ import { defaultConfig, loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 import { GuardError } from '../errors.ts';
 import { defaultRegistry } from '../rules/index.ts';
+import { startServeReports } from '../audit/serve-reports.ts';
 import { buildWebhookApp } from '../server/app.ts';
 import { createAuditLog } from '../server/audit-log.ts';
 import { createMetrics } from '../server/metrics.ts';
@@ -81,8 +82,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const probe = buildProbeApp({ metrics, tlsLoaded: () => true, clusterState: cluster, logger: log });
   await app.listen({ port, host: values.host });
   await probe.app.listen({ port: probePort, host: values.host });
+  // Background OpenReports (audit.reports), once serving; its metrics registry is src/audit/metrics.ts'.
+  const reports = startServeReports({ kubeconfig: values.kubeconfig, noCluster: values['no-cluster'] === true, config, cluster, registry: defaultRegistry(), logger: log });
   const tls = watchTlsFiles({ files, initial: pair, servers: [secureServerOf(app)], logger: log });
   log.info({ webhook: `https://${values.host}:${port}`, probes: `http://${values.host}:${probePort}`, certExpires: pair.validTo }, 'clusterip-guard serving');
-  const shutdown = installShutdown({ apps: [app], probe, graceMs: 25_000, cleanup: [() => tls.close(), () => cluster.close(), () => audit.flushSync()], logger: log });
+  const shutdown = installShutdown({ apps: [app], probe, graceMs: 25_000, cleanup: [() => tls.close(), () => reports?.close(), () => cluster.close(), () => audit.flushSync()], logger: log });
   return shutdown.done;
 }

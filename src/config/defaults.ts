@@ -20,4 +20,14 @@ export const DEFAULT_CONFIG: Config = {
   calico: { version: '3.32' }, // the release whose validation the policy model follows
   rules: {},
   exemptions: { namespaces: [], usernames: [], groups: [] },
+  audit: {
+    reports: false, // serve writes reports only when asked (the chart turns it on)
+    debounceSeconds: 10,
+    intervalSeconds: 3600,
+    writesPerSecond: 10, // well under the API server's default client rate limits
+    writeBurst: 20,
+    lease: { name: 'clusterip-guard-audit', namespace: null, durationSeconds: 15, retrySeconds: 2 },
+  },
+  // calico-apiserver's service account as Calico's manifests and operator install it.
+  calicoApiServer: { usernames: ['system:serviceaccount:calico-apiserver:calico-apiserver'] },
 };

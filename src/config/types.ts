@@ -25,4 +25,13 @@ export interface Config {
   calico: { version: string };
   rules: Partial<Record<string, RuleAction>>;
   exemptions: { namespaces: string[]; usernames: string[]; groups: string[] };
+  audit: {
+    reports: boolean;
+    debounceSeconds: number;
+    intervalSeconds: number;
+    writesPerSecond: number;
+    writeBurst: number;
+    lease: { name: string; namespace: string | null; durationSeconds: number; retrySeconds: number };
+  };
+  calicoApiServer: { usernames: string[] };
 }

@@ -16,6 +16,9 @@ import { hostEndpointExpectedIPs } from './hostendpoint-expected-ips.ts';
 import { serviceClusterIPAdvertised } from './service-cluster-ip-advertised.ts';
 import { serviceClusterIPPinned } from './service-cluster-ip-pinned.ts';
 import { serviceExposedHeadless } from './service-exposed-headless.ts';
+import { hostEndpointTrafficAllowed } from './hostendpoint-traffic-allowed.ts';
+import { ipPoolPodCIDRAllowed } from './ippool-pod-cidr-allowed.ts';
+import { bgpConfigurationServicesAdvertised } from './bgpconfiguration-services-advertised.ts';
 
 /**
  * Every rule, in evaluation order. Order matters for patches: a rule sees the object with the
@@ -38,6 +41,9 @@ export const ALL_RULES: readonly Rule[] = [
   gnpHostTrafficAllowed,
   gnpExposureChange,
   hostEndpointExpectedIPs,
+  hostEndpointTrafficAllowed,
+  ipPoolPodCIDRAllowed,
+  bgpConfigurationServicesAdvertised,
 ];
 
 export const defaultRegistry = () => createRegistry(ALL_RULES);

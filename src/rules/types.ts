@@ -43,12 +43,26 @@ export interface Finding {
   readonly patch?: readonly JsonPatchOp[];
 }
 
+/**
+ * What a rule judges.
+ * - write:    an admission request (`operation` says which), the object as submitted or as it
+ *             will be stored
+ * - existing: an object as it stands in a cluster snapshot (`clusterip-guard audit`, background
+ *             reports); `operation` is CREATE, `oldObject` null, and the object carries what the
+ *             API server stored (allocated IPs, managedFields), so rules that look for what the
+ *             user left out read the stored record instead (see service-cluster-ip-pinned)
+ */
+export type Mode = 'write' | 'existing';
+
 /** Everything a rule may look at. Rules do no I/O. */
 export interface RuleContext {
   readonly stage: Stage;
   readonly operation: Operation;
+  /** Absent means `write`. */
+  readonly mode?: Mode;
+  /** On DELETE the object being deleted (the request's oldObject). */
   readonly object: KubeObject;
-  /** The stored object on UPDATE, else null. */
+  /** The stored object on UPDATE and DELETE, else null. */
   readonly oldObject: KubeObject | null;
   readonly config: Config;
   readonly cluster: ClusterSnapshot;
@@ -59,6 +73,8 @@ export interface Rule {
   readonly kinds: readonly KindRef[];
   readonly stages: readonly Stage[];
   readonly defaultAction: Exclude<RuleAction, 'off'>;
+  /** The operations the rule judges at admission; default CREATE and UPDATE. */
+  readonly operations?: readonly Operation[];
   /** One paragraph for the README and `--list-rules`. */
   readonly doc: string;
   /**
@@ -72,3 +88,11 @@ export interface Rule {
   readonly patches?: boolean;
   check(ctx: RuleContext): readonly Finding[];
 }
+
+export const DEFAULT_OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE'];
+
+/** True when the rule judges this admission operation. */
+export const judgesOperation = (rule: Rule, operation: Operation): boolean => (rule.operations ?? DEFAULT_OPERATIONS).includes(operation);
+
+/** True when the context is an object as stored, not a write. */
+export const isExisting = (ctx: Pick<RuleContext, 'mode'>): boolean => ctx.mode === 'existing';

@@ -21,7 +21,7 @@ export const DURATION_BUCKETS: readonly number[] = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 ];
 
-const DECISIONS: readonly DecisionKind[] = ['allow', 'deny', 'patch'];
+const DECISIONS: readonly DecisionKind[] = ['allow', 'deny', 'patch', 'relayed'];
 /** Codes the server answers with; created up front so rate() queries see them from zero. */
 const KNOWN_CODES: readonly number[] = [200, 400, 413, 500];
 
@@ -167,7 +167,7 @@ function renderExposition(
   for (const w of webhooks) out.push(`${name}{webhook="${esc(w.path)}"} ${w.inFlight}`);
 
   name = 'clusterip_guard_decisions_total';
-  header(name, 'counter', 'Admission decisions, by webhook path and decision (allow, deny, patch).');
+  header(name, 'counter', 'Admission decisions, by webhook path and decision (allow, deny, patch; relayed: calico-apiserver storing a v3 change already judged).');
   for (const w of webhooks) {
     for (const [decision, counter] of w.decisions) {
       out.push(`${name}{webhook="${esc(w.path)}",decision="${decision}"} ${counter.value}`);

@@ -144,27 +144,38 @@ for (const scenario of SCENARIOS) {
           if (values.webhooks?.objectSelector) t.strictSame(hook.objectSelector, values.webhooks.objectSelector);
           else t.equal(hook.objectSelector, undefined);
 
-          // Rules: Services (core v1, namespaced) and the Calico kinds in both groups, CREATE/UPDATE only.
-          const calicoKinds = path === '/mutate' ? ['globalnetworkpolicies'] : ['globalnetworkpolicies', 'hostendpoints'];
+          // Rules: Services (core v1, namespaced) and the Calico kinds in both groups, CREATE/UPDATE;
+          // at /validate also DELETE of the Calico kinds whose removal can cut traffic.
+          const calicoKinds = path === '/mutate' ? ['globalnetworkpolicies'] : ['bgpconfigurations', 'globalnetworkpolicies', 'hostendpoints', 'ippools'];
           const rules: Any[] = hook.rules;
           for (const rule of rules) {
-            t.strictSame([...rule.operations].sort(), ['CREATE', 'UPDATE'], 'operations');
             t.notOk(rule.resources.some((r: string) => r.includes('/') || r === '*'), 'no subresources or wildcards');
             t.equal(rule.apiGroups.length, 1, 'one group per rule, so groups and versions are never cross-paired');
           }
-          const services = rules.find((r) => r.apiGroups[0] === '');
+          const writes = rules.filter((r) => r.operations.includes('CREATE'));
+          for (const rule of writes) t.strictSame([...rule.operations].sort(), ['CREATE', 'UPDATE'], 'operations');
+          const services = writes.find((r) => r.apiGroups[0] === '');
           t.ok(services, 'a rule for core Services');
           t.strictSame(services?.apiVersions, ['v1']);
           t.strictSame(services?.resources, ['services']);
           t.equal(services?.scope, 'Namespaced');
           for (const group of CALICO_GROUPS) {
-            const rule = rules.find((r) => r.apiGroups[0] === group);
+            const rule = writes.find((r) => r.apiGroups[0] === group);
             t.ok(rule, `a rule for ${group}`);
             t.strictSame(rule?.apiVersions, [CALICO_VERSION[group]], `${group} version`);
             t.strictSame([...(rule?.resources ?? [])].sort(), calicoKinds, `${group} resources`);
             t.equal(rule?.scope, 'Cluster');
           }
-          t.equal(rules.length, 3);
+          t.equal(writes.length, 3);
+          const deletes = rules.filter((r) => !r.operations.includes('CREATE'));
+          if (path === '/mutate') t.equal(deletes.length, 0, 'no DELETE at /mutate');
+          else {
+            t.equal(deletes.length, 2, 'one DELETE rule per Calico group');
+            for (const rule of deletes) {
+              t.strictSame(rule.operations, ['DELETE']);
+              t.strictSame([...rule.resources].sort(), ['globalnetworkpolicies', 'hostendpoints']);
+            }
+          }
 
           // How the API server reaches and trusts the webhook.
           const cc = hook.clientConfig;
@@ -364,10 +375,28 @@ for (const scenario of SCENARIOS) {
       t.equal(https.containerPort, 8443, 'Service 443 -> container 8443');
     });
 
-    t.test('RBAC is read-only and covers what the cache reads', async (t) => {
+    t.test('RBAC reads what the cache reads; writes only reports (audit.reports) and its Lease', async (t) => {
       const role: Any = findOne(objects, 'ClusterRole');
-      const verbs = new Set<string>((role.rules as Any[]).flatMap((r) => r.verbs));
-      t.strictSame([...verbs].sort(), ['get', 'list', 'watch']);
+      const writesReports = values.audit?.reports !== false;
+      const reads = (role.rules as Any[]).filter((r) => !r.apiGroups.includes('openreports.io'));
+      t.strictSame([...new Set<string>(reads.flatMap((r) => r.verbs))].sort(), ['get', 'list', 'watch'], 'read-only on everything but reports');
+      const reportRules = (role.rules as Any[]).filter((r) => r.apiGroups.includes('openreports.io'));
+      if (writesReports) {
+        t.equal(reportRules.length, 1);
+        t.strictSame([...reportRules[0].resources].sort(), ['clusterreports', 'reports']);
+        t.strictSame([...reportRules[0].verbs].sort(), ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']);
+        const lease: Any = findOne(objects, 'Role');
+        t.equal(lease.metadata.namespace, RELEASE_NAMESPACE, 'the Lease Role is in the release namespace');
+        t.strictSame((lease.rules as Any[]).map((r) => [r.apiGroups, r.resources, r.verbs, r.resourceNames ?? null]), [
+          [['coordination.k8s.io'], ['leases'], ['create'], null],
+          [['coordination.k8s.io'], ['leases'], ['get', 'update', 'patch'], ['clusterip-guard-audit']],
+        ]);
+        const leaseBinding: Any = findOne(objects, 'RoleBinding');
+        t.strictSame(leaseBinding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: lease.metadata.name });
+      } else {
+        t.equal(reportRules.length, 0, 'audit.reports off: no write verbs at all');
+        t.equal(objects.filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding').length, 0, 'and no Lease Role');
+      }
       for (const rule of role.rules) {
         t.notOk(rule.resources.includes('*') || rule.apiGroups.includes('*'), 'no wildcards');
         t.equal(rule.resourceNames, undefined);
@@ -396,7 +425,9 @@ for (const scenario of SCENARIOS) {
       const config = parseYaml(cm.data['config.yaml']);
       const { ajv, validate } = configValidator;
       t.ok(validate(config), `config.yaml against src/config/schema.json: ${ajv.errorsText(validate.errors)}`);
-      t.strictSame(config, values.config ?? {}, 'config.yaml is the `config` value verbatim');
+      const { audit, ...rest } = config;
+      t.strictSame(rest, values.config ?? {}, 'config.yaml is the `config` value, plus the audit section');
+      t.match(audit, { reports: values.audit?.reports !== false, debounceSeconds: 10, intervalSeconds: 3600, lease: { namespace: RELEASE_NAMESPACE, durationSeconds: 15 } }, 'audit from the audit values, Lease in the release namespace');
     });
   });
 }

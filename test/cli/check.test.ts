@@ -22,7 +22,7 @@ t.test('the guide, fixed: nothing denied', async (t) => {
   t.equal(status, 0, out);
   const results = JSON.parse(out) as CheckResult[];
   t.same(results.filter((r) => r.decision === 'deny'), []);
-  t.same(results.map((r) => r.kind).sort(), ['GlobalNetworkPolicy', 'GlobalNetworkPolicy', 'GlobalNetworkPolicy', 'GlobalNetworkPolicy', 'HostEndpoint', 'HostEndpoint', 'Service', 'Service']);
+  t.same(results.map((r) => r.kind).sort(), ['BGPConfiguration', 'GlobalNetworkPolicy', 'GlobalNetworkPolicy', 'GlobalNetworkPolicy', 'GlobalNetworkPolicy', 'HostEndpoint', 'HostEndpoint', 'IPPool', 'Service', 'Service']);
   const warned = results.flatMap((r) => r.findings.filter((f) => ['gnp-pod-cidr-allowed', 'gnp-host-traffic-allowed'].includes(f.rule)));
   t.same(warned, [], 'no pod-CIDR or host-traffic warnings for the complete guide set');
 });

@@ -38,5 +38,5 @@ t.test('rules lists every rule with its default action', async (t) => {
   t.equal(r.status, 0);
   t.match(r.stdout, /^service-cluster-ip-pinned +enforce +mutate /m);
   t.match(r.stdout, /^gnp-pod-cidr-allowed +warn +validate /m);
-  t.equal(r.stdout.trim().split('\n').length, ALL_RULES.length);
+  t.equal(r.stdout.trim().split('\n').length, ALL_RULES.length, 'one line per registered rule');
 });

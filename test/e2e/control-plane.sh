@@ -3,6 +3,7 @@
 # (plus kubectl and helm), built from source through the Go module proxy.
 #
 #   control-plane.sh build [helm]      (helm only: what the chart tests need)
+#   control-plane.sh build calico      (only calico-felix, calico-apiserver and Calico's CRDs)
 #   control-plane.sh up   [STATE_DIR]
 #   control-plane.sh down [STATE_DIR]
 #   control-plane.sh status [STATE_DIR]
@@ -10,6 +11,8 @@
 #   control-plane.sh webhook-unregister [STATE_DIR]
 #
 # build: helm, etcd, kube-apiserver, kubectl into $CIG_CACHE_DIR/bin (no-op when built).
+# build (all) also builds calico-felix, calico-apiserver and extracts Calico's CRDs
+# (calico-build.sh).
 # up: starts etcd + kube-apiserver on loopback, applies test/e2e/crds/, writes
 #   STATE_DIR/kubeconfig and STATE_DIR/env (KUBECONFIG, CIG_E2E_API_SERVER,
 #   CIG_E2E_AUDIT_LOG, ...), prints `export KUBECONFIG=...` as its last line.
@@ -17,6 +20,15 @@
 # down: stops the processes whose PIDs are in STATE_DIR/*.pid (a test that
 #   starts the webhook writes its PID to STATE_DIR/webhook.pid) and removes
 #   STATE_DIR. Safe to run twice.
+#
+# CIG_E2E_CALICO selects how Calico's API is served by `up`:
+#   stand-in (default)  test/e2e/crds/: four crd.projectcalico.org CRDs and a
+#                       projectcalico.org/v3 GlobalNetworkPolicy CRD standing in for calico-apiserver
+#   crds                Calico's own CRDs (from the module zip, see calico-build.sh), no v3
+#                       (what Felix needs: the dataplane rig uses it)
+#   apiserver           Calico's own CRDs + the aggregation flags + the real calico-apiserver
+#                       serving projectcalico.org/v3 (APIService v3.projectcalico.org); the
+#                       stand-in v3 CRD is not installed (it would hide the aggregated API)
 #
 # No kubelet, no controller-manager, no scheduler: Services get cluster IPs
 # (allocation happens inside kube-apiserver), CRDs work, admission webhooks are
@@ -38,6 +50,9 @@ CIG_GOTOOLCHAIN="${CIG_GOTOOLCHAIN:-local}"
 CIG_RETRY_FAILED="${CIG_RETRY_FAILED:-0}"
 # How long `up` waits for etcd / kube-apiserver / CRDs (seconds).
 CIG_START_TIMEOUT="${CIG_START_TIMEOUT:-120}"
+CIG_E2E_CALICO="${CIG_E2E_CALICO:-stand-in}"
+# calico-apiserver's identity in the apiserver mode: its service account, as the chart assumes.
+CALICO_APISERVER_USER="system:serviceaccount:calico-apiserver:calico-apiserver"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BIN_DIR="$CIG_CACHE_DIR/bin"
@@ -124,6 +139,9 @@ module_gomod() {
 gomod_go_version() { sed -n 's/^go \([0-9.]*\).*/\1/p' "$1" | head -n1; }
 
 link_bin() { ln -sfn "$2" "$BIN_DIR/$1"; }
+
+# shellcheck source=calico-build.sh
+. "$SCRIPT_DIR/calico-build.sh"
 
 # Helm's Makefile stamps the Kubernetes version it assumes for `helm template`
 # and `helm lint` (Capabilities.KubeVersion, default v1.20 otherwise) from the
@@ -276,11 +294,16 @@ cmd_build() {
   else
     check_proxy
   fi
+  if [ "${1:-all}" = calico ]; then
+    build_calico
+    return 0
+  fi
   # helm first: chart tests only need helm (`build helm` stops there).
   build_helm
   if [ "${1:-all}" != helm ]; then
     build_etcd
     build_k8s
+    build_calico
   fi
   local total=$(($(now) - t0)) line
   for line in "${BUILD_TIMES[@]}"; do log "build time  $line"; done
@@ -357,8 +380,9 @@ kill_pidfile() {
 
 stop_state() {
   local s=$1 f
-  # webhook(s) first, then the API server, then etcd.
+  # webhook(s) first, then calico-apiserver, the API server, then etcd.
   for f in "$s"/webhook*.pid; do [ -e "$f" ] && kill_pidfile "$f"; done
+  kill_pidfile "$s/calico-apiserver.pid"
   kill_pidfile "$s/kube-apiserver.pid"
   kill_pidfile "$s/etcd.pid"
 }
@@ -422,6 +446,17 @@ start_checked() {
 
 cmd_up() {
   need_bins
+  local calico_crds="$CIG_CACHE_DIR/calico/$CIG_CALICO_RELEASE/crds"
+  case "$CIG_E2E_CALICO" in
+    stand-in) ;;
+    crds | apiserver)
+      [ -d "$calico_crds" ] || die "$calico_crds missing: run '$0 build calico' first"
+      if [ "$CIG_E2E_CALICO" = apiserver ]; then
+        [ -x "$BIN_DIR/calico-apiserver" ] || die "$BIN_DIR/calico-apiserver missing: run '$0 build calico' first"
+      fi
+      ;;
+    *) die "CIG_E2E_CALICO must be stand-in, crds or apiserver, got '$CIG_E2E_CALICO'" ;;
+  esac
   local s
   s="$(resolve_state "${1:-}")"
   if [ -f "$s/kube-apiserver.pid" ] && kill -0 "$(cat "$s/kube-apiserver.pid")" 2>/dev/null; then
@@ -455,11 +490,49 @@ cmd_up() {
       -extfile apiserver.ext -out apiserver.crt 2>/dev/null
     openssl genrsa -out sa.key 2048 2>/dev/null
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+    if [ "$CIG_E2E_CALICO" = apiserver ]; then
+      # Aggregation: kube-apiserver proxies to calico-apiserver with a front-proxy client
+      # certificate; calico-apiserver serves for its Service name (what the aggregator checks).
+      openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -keyout front-proxy-ca.key -out front-proxy-ca.crt \
+        -subj "/CN=clusterip-guard-e2e-front-proxy-ca" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+      openssl req -newkey rsa:2048 -nodes -keyout front-proxy-client.key -out front-proxy-client.csr \
+        -subj "/CN=front-proxy-client" 2>/dev/null
+      printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+        "extendedKeyUsage=clientAuth" >front-proxy-client.ext
+      openssl x509 -req -in front-proxy-client.csr -CA front-proxy-ca.crt -CAkey front-proxy-ca.key -CAcreateserial \
+        -days 3650 -extfile front-proxy-client.ext -out front-proxy-client.crt 2>/dev/null
+      openssl req -newkey rsa:2048 -nodes -keyout calico-apiserver.key -out calico-apiserver.csr \
+        -subj "/CN=calico-api.calico-apiserver.svc" 2>/dev/null
+      printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+        "extendedKeyUsage=serverAuth" \
+        "subjectAltName=DNS:calico-api.calico-apiserver.svc,DNS:calico-api.calico-apiserver.svc.cluster.local,DNS:localhost,IP:127.0.0.1" >calico-apiserver.ext
+      openssl x509 -req -in calico-apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+        -extfile calico-apiserver.ext -out calico-apiserver.crt 2>/dev/null
+    fi
   ) || die "openssl failed to create the certificates"
 
   local token
   token="$(openssl rand -hex 24)"
   printf '%s,%s,%s,"%s"\n' "$token" "$ADMIN_TOKEN_USER" "$ADMIN_TOKEN_USER" "system:masters" >"$s/pki/tokens.csv"
+  local calico_token=
+  local aggregation=()
+  if [ "$CIG_E2E_CALICO" = apiserver ]; then
+    calico_token="$(openssl rand -hex 24)"
+    # calico-apiserver authenticates as its service account would in a cluster (groups as a
+    # service account token gives them); RBAC below binds it.
+    printf '%s,%s,%s,"%s"\n' "$calico_token" "$CALICO_APISERVER_USER" "calico-apiserver-uid" \
+      "system:serviceaccounts,system:serviceaccounts:calico-apiserver,system:authenticated" >>"$s/pki/tokens.csv"
+    aggregation=(
+      --requestheader-client-ca-file="$s/pki/front-proxy-ca.crt"
+      --requestheader-allowed-names=front-proxy-client
+      --requestheader-extra-headers-prefix=X-Remote-Extra-
+      --requestheader-group-headers=X-Remote-Group
+      --requestheader-username-headers=X-Remote-User
+      --proxy-client-cert-file="$s/pki/front-proxy-client.crt"
+      --proxy-client-key-file="$s/pki/front-proxy-client.key"
+    )
+  fi
   chmod 600 "$s/pki/tokens.csv" "$s/pki/"*.key
 
   local audit_policy="$SCRIPT_DIR/audit-policy.yaml"
@@ -529,6 +602,7 @@ cmd_up() {
       --audit-log-path="$s/audit.log" \
       --audit-log-format=json \
       --audit-log-mode=blocking \
+      "${aggregation[@]}" \
       --v=1 || rc=$?
     [ $rc -eq 3 ] || break
   done
@@ -560,15 +634,20 @@ EOF
   chmod 600 "$kc"
 
   # --- Calico CRDs
-  local k=("$BIN_DIR/kubectl" --kubeconfig "$kc")
-  "${k[@]}" apply -f "$SCRIPT_DIR/crds/" >&2
-  "${k[@]}" wait --for=condition=Established --timeout="${CIG_START_TIMEOUT}s" -f "$SCRIPT_DIR/crds/" >&2
+  local k=("$BIN_DIR/kubectl" --kubeconfig "$kc") crd_dir="$SCRIPT_DIR/crds/"
+  [ "$CIG_E2E_CALICO" = stand-in ] || crd_dir="$calico_crds/"
+  local apply=(apply)
+  # Calico's own CRDs are too large for client-side apply's last-applied annotation.
+  [ "$CIG_E2E_CALICO" = stand-in ] || apply=(apply --server-side)
+  "${k[@]}" "${apply[@]}" -f "$crd_dir" >&2
+  "${k[@]}" wait --for=condition=Established --timeout="${CIG_START_TIMEOUT}s" -f "$crd_dir" >&2
   # Discovery of the new groups can lag behind Established by a moment.
   for _ in $(seq 1 60); do
     if "${k[@]}" get globalnetworkpolicies.crd.projectcalico.org >/dev/null 2>&1 &&
-      "${k[@]}" get globalnetworkpolicies.projectcalico.org >/dev/null 2>&1; then break; fi
+      { [ "$CIG_E2E_CALICO" != stand-in ] || "${k[@]}" get globalnetworkpolicies.projectcalico.org >/dev/null 2>&1; }; then break; fi
     sleep 0.5
   done
+  [ "$CIG_E2E_CALICO" = apiserver ] && start_calico_apiserver "$s" "$server" "$calico_token"
 
   cat >"$s/env" <<EOF
 # Written by test/e2e/control-plane.sh up; source it.
@@ -583,12 +662,109 @@ export CIG_E2E_APISERVER_LOG=$s/kube-apiserver.log
 export CIG_E2E_BIN_DIR=$BIN_DIR
 export CIG_E2E_KUBECTL=$BIN_DIR/kubectl
 export CIG_E2E_HELM=$BIN_DIR/helm
+export CIG_E2E_CALICO=$CIG_E2E_CALICO
+export CIG_E2E_CALICO_CRDS=$crd_dir
+export CIG_E2E_CALICO_APISERVER_USER=$([ "$CIG_E2E_CALICO" = apiserver ] && echo "$CALICO_APISERVER_USER")
 export CIG_E2E_K8S_VERSION=$("$BIN_DIR/kubectl" --kubeconfig "$kc" version -o json 2>/dev/null | sed -n 's/^ *"gitVersion": "\(.*\)",$/\1/p' | tail -n1)
 EOF
   trap - EXIT INT TERM
   log "control plane up: state $s, env file $s/env"
   echo "export KUBECONFIG=$kc"
 }
+
+# start_calico_apiserver STATE SERVER TOKEN: runs calico-apiserver on loopback with its own
+# kubeconfig, registers it as v3.projectcalico.org (ExternalName Service to localhost, so no
+# kube-proxy is needed) and waits until the aggregated API answers.
+start_calico_apiserver() {
+  local s=$1 server=$2 token=$3 ckc="$s/calico-apiserver.kubeconfig" port rc
+  sed -e "s|^      token: .*|      token: $token|" -e "s|name: $ADMIN_TOKEN_USER|name: calico-apiserver|" \
+    -e "s|user: $ADMIN_TOKEN_USER|user: calico-apiserver|" "$s/kubeconfig" >"$ckc"
+  chmod 600 "$ckc"
+  local k=("$BIN_DIR/kubectl" --kubeconfig "$s/kubeconfig")
+  "${k[@]}" apply -f - >&2 <<EOF
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: calico-apiserver
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: calico-apiserver-e2e
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: cluster-admin
+subjects:
+  - apiGroup: rbac.authorization.k8s.io
+    kind: User
+    name: $CALICO_APISERVER_USER
+EOF
+  for _ in 1 2 3 4 5; do
+    free_port
+    port=$FREE_PORT
+    CALICO_API_CHECK_URL="https://127.0.0.1:$port/readyz"
+    CALICO_API_CHECK_CA="$s/pki/ca.crt"
+    log "starting calico-apiserver on 127.0.0.1:$port"
+    rc=0
+    DATASTORE_TYPE=kubernetes KUBECONFIG="$ckc" start_checked calico-apiserver "$s/calico-apiserver.log" calico_api_ready \
+      "$BIN_DIR/calico-apiserver" \
+      --secure-port="$port" \
+      --bind-address=127.0.0.1 \
+      --tls-cert-file="$s/pki/calico-apiserver.crt" \
+      --tls-private-key-file="$s/pki/calico-apiserver.key" \
+      --kubeconfig="$ckc" \
+      --authentication-kubeconfig="$ckc" \
+      --authorization-kubeconfig="$ckc" || rc=$?
+    [ $rc -eq 3 ] || break
+  done
+  [ $rc -eq 0 ] || die "calico-apiserver could not get a free port"
+  local ca
+  ca="$(base64 <"$s/pki/ca.crt" | tr -d '\n')"
+  "${k[@]}" apply -f - >&2 <<EOF
+apiVersion: v1
+kind: Service
+metadata:
+  name: calico-api
+  namespace: calico-apiserver
+spec:
+  type: ExternalName
+  externalName: localhost
+  ports:
+    - name: apiserver
+      port: $port
+      protocol: TCP
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata:
+  name: v3.projectcalico.org
+spec:
+  group: projectcalico.org
+  version: v3
+  groupPriorityMinimum: 1500
+  versionPriority: 200
+  caBundle: $ca
+  service:
+    name: calico-api
+    namespace: calico-apiserver
+    port: $port
+EOF
+  for _ in $(seq 1 $((CIG_START_TIMEOUT * 2))); do
+    if "${k[@]}" get globalnetworkpolicies.projectcalico.org >/dev/null 2>&1; then
+      log "calico-apiserver serves projectcalico.org/v3 (APIService v3.projectcalico.org)"
+      return 0
+    fi
+    sleep 0.5
+  done
+  tail -n 40 "$s/calico-apiserver.log" >&2
+  "${k[@]}" get apiservice v3.projectcalico.org -o yaml >&2 || true
+  die "projectcalico.org/v3 not served through the aggregator after ${CIG_START_TIMEOUT}s"
+}
+
+CALICO_API_CHECK_URL=
+CALICO_API_CHECK_CA=
+calico_api_ready() { curl -fsS --cacert "$CALICO_API_CHECK_CA" "$CALICO_API_CHECK_URL" >/dev/null 2>&1 || curl -ksS "$CALICO_API_CHECK_URL" 2>/dev/null | grep -q -e ok -e Unauthorized -e Forbidden -e '"kind"'; }
 
 ETCD_CHECK_URL=
 etcd_ready() { curl -fsS "$ETCD_CHECK_URL/health" | grep -q '"health":"true"'; }
@@ -625,6 +801,8 @@ cmd_status() {
 }
 
 # ---------------------------------------------------------------- webhooks
+# Both webhooks get the same rules; DELETE (GlobalNetworkPolicy, HostEndpoint) reaches only the
+# rules that judge it, IPPool and BGPConfiguration only /validate rules: /mutate allows them as is.
 webhook_rules_yaml() { # indentation-free list, indented by caller via sed
   cat <<'EOF'
 - apiGroups: [""]
@@ -634,13 +812,13 @@ webhook_rules_yaml() { # indentation-free list, indented by caller via sed
   scope: "Namespaced"
 - apiGroups: ["crd.projectcalico.org"]
   apiVersions: ["v1"]
-  operations: ["CREATE", "UPDATE"]
-  resources: ["globalnetworkpolicies", "hostendpoints"]
+  operations: ["CREATE", "UPDATE", "DELETE"]
+  resources: ["globalnetworkpolicies", "hostendpoints", "ippools", "bgpconfigurations"]
   scope: "*"
 - apiGroups: ["projectcalico.org"]
   apiVersions: ["v3"]
-  operations: ["CREATE", "UPDATE"]
-  resources: ["globalnetworkpolicies", "hostendpoints"]
+  operations: ["CREATE", "UPDATE", "DELETE"]
+  resources: ["globalnetworkpolicies", "hostendpoints", "ippools", "bgpconfigurations"]
   scope: "*"
 EOF
 }

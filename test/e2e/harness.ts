@@ -14,6 +14,15 @@ const run = promisify(execFile);
 export const ROOT = resolve(import.meta.dirname, '../..');
 const SCRIPT = join(ROOT, 'test/e2e/control-plane.sh');
 
+export type CalicoMode = 'stand-in' | 'crds' | 'apiserver';
+
+/** The Calico mode the e2e suite runs in (CIG_E2E_CALICO, default the stand-in CRDs). */
+export function calicoMode(): CalicoMode {
+  const mode = process.env['CIG_E2E_CALICO'] ?? 'stand-in';
+  if (mode !== 'stand-in' && mode !== 'crds' && mode !== 'apiserver') throw new Error(`CIG_E2E_CALICO must be stand-in, crds or apiserver, got "${mode}"`);
+  return mode;
+}
+
 export interface KubectlResult {
   code: number;
   stdout: string;
@@ -57,12 +66,17 @@ export class ControlPlane {
     this.probePort = probePort;
   }
 
-  /** Starts etcd + kube-apiserver (+ CRDs) and makes the webhook's certificate. */
-  static async start(): Promise<ControlPlane> {
+  /**
+   * Starts etcd + kube-apiserver (+ CRDs) and makes the webhook's certificate. `calico` picks how
+   * Calico's API is served (control-plane.sh CIG_E2E_CALICO): the stand-in CRDs, Calico's own
+   * CRDs, or those plus the real calico-apiserver. CIG_E2E_CALICO in the environment is the default.
+   */
+  static async start(opts: { calico?: CalicoMode } = {}): Promise<ControlPlane> {
     const state = await mkdtemp(join(tmpdir(), 'cig-e2e-'));
     await rm(state, { recursive: true });
+    const calico = opts.calico ?? calicoMode();
     try {
-      await run('bash', [SCRIPT, 'up', state], { maxBuffer: 16 << 20 });
+      await run('bash', [SCRIPT, 'up', state], { maxBuffer: 16 << 20, env: { ...process.env, CIG_E2E_CALICO: calico } });
     } catch (err) {
       await run('bash', [SCRIPT, 'down', state]).catch(() => undefined);
       throw new Error(`control plane did not start: ${(err as { stderr?: string }).stderr ?? String(err)}`);

@@ -1,13 +1,14 @@
 /**
  * End to end against a real etcd + kube-apiserver, driven by the real kubectl: what the API
  * server lets the webhook see, which responses it accepts, and what reaches the user and the
- * audit log.
+ * audit log. With CIG_E2E_CALICO=apiserver every projectcalico.org/v3 write goes through the real
+ * calico-apiserver (which calls the webhooks itself) instead of the stand-in CRD.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import YAML from 'yaml';
-import { ControlPlane, ROOT } from './harness.ts';
+import { calicoMode, ControlPlane, ROOT } from './harness.ts';
 
 const cp = await ControlPlane.start();
 t.teardown(() => cp.stop());
@@ -122,8 +123,15 @@ t.test('the guide policies as published are rejected with field paths', async (t
   t.match(clusterIps.stderr, /\[gnp-schema\] GlobalNetworkPolicy "allow-cluster-ips" is invalid at spec\.ingress\[0\]\.destination\.nets\[0\]/);
   const hostTraffic = await cp.kubectl(['apply', '-f', '-'], await fixture('guide-as-published', 'allow-traffic-hostendpoints'));
   t.not(hostTraffic.code, 0);
-  t.match(hostTraffic.stderr, /spec\.types\[1\]/);
-  t.match(hostTraffic.stderr, /"ingress:" key/);
+  if (calicoMode() === 'apiserver') {
+    // calico-apiserver decodes v3 into Calico's Go types before admission: rule objects inside
+    // `types` fail there ("unrecognized type: string"), so the webhook never sees this one.
+    t.match(hostTraffic.stderr, /unrecognized type/);
+    t.notMatch(hostTraffic.stderr, /clusterip-guard/);
+  } else {
+    t.match(hostTraffic.stderr, /spec\.types\[1\]/);
+    t.match(hostTraffic.stderr, /"ingress:" key/);
+  }
 });
 
 t.test('the API server audit log holds the webhook audit annotations', async (t) => {

@@ -1,6 +1,6 @@
 import type { KubeObject, Operation } from '../../src/admission/types.ts';
 import type { ClusterSnapshot } from '../../src/cluster/types.ts';
-import type { Stage } from '../../src/rules/types.ts';
+import type { Mode, Stage } from '../../src/rules/types.ts';
 
 /** One table row: a rule's input and the field paths it must report (none = passes). */
 export interface RuleCase {
@@ -8,6 +8,8 @@ export interface RuleCase {
   object: KubeObject;
   stage?: Stage;
   operation?: Operation;
+  /** `existing`: judged as a stored object (audit). */
+  mode?: Mode;
   oldObject?: KubeObject;
   config?: unknown;
   cluster?: Partial<ClusterSnapshot>;

@@ -15,6 +15,7 @@ for (const rule of ALL_RULES) {
       const ctx: RuleContext = {
         stage: c.stage ?? rule.stages[0]!,
         operation: c.operation ?? 'CREATE',
+        ...(c.mode === undefined ? {} : { mode: c.mode }),
         object: c.object,
         oldObject: c.oldObject ?? null,
         config: config(c.config ?? {}),

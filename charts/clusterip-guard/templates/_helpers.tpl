@@ -187,6 +187,20 @@ two groups: crd.projectcalico.org/v1 (CRDs served by kube-apiserver, no Calico v
 projectcalico.org/v3 (served by calico-apiserver, which runs the webhooks itself). One rule per
 group, so no group is paired with the other's version. Call with a list of Calico resources.
 */}}
+{{/* DELETE rules for the Calico kinds whose removal can cut traffic (validating webhook only). */}}
+{{- define "clusterip-guard.deleteRules" -}}
+- apiGroups: ["crd.projectcalico.org"]
+  apiVersions: ["v1"]
+  resources: {{ toJson . }}
+  operations: ["DELETE"]
+  scope: Cluster
+- apiGroups: ["projectcalico.org"]
+  apiVersions: ["v3"]
+  resources: {{ toJson . }}
+  operations: ["DELETE"]
+  scope: Cluster
+{{- end -}}
+
 {{- define "clusterip-guard.rules" -}}
 - apiGroups: [""]
   apiVersions: ["v1"]
@@ -210,4 +224,21 @@ group, so no group is paired with the other's version. Call with a list of Calic
 {{- if eq .Values.tls.mode "certManager" -}}
 cert-manager.io/inject-ca-from: {{ printf "%s/%s" .Release.Namespace (include "clusterip-guard.servingCertName" .) }}
 {{- end -}}
+{{- end -}}
+
+{{/*
+The webhook's config: .Values.config with the `audit` section filled in from the audit values
+(the Lease lives in the release namespace); keys the user set under config.audit win.
+*/}}
+{{- define "clusterip-guard.config" -}}
+{{- $a := .Values.audit -}}
+{{- $audit := dict "reports" (and $a.reports .Values.clusterState.enabled) "debounceSeconds" $a.debounceSeconds "intervalSeconds" $a.intervalSeconds "writesPerSecond" $a.writesPerSecond "writeBurst" $a.writeBurst "lease" (dict "namespace" .Release.Namespace "durationSeconds" $a.leaseDurationSeconds) -}}
+{{- $config := deepCopy .Values.config -}}
+{{- $_ := set $config "audit" (mergeOverwrite $audit (get $config "audit" | default dict)) -}}
+{{- toYaml $config -}}
+{{- end -}}
+
+{{/* True when this release writes reports (and so needs the write RBAC). */}}
+{{- define "clusterip-guard.writesReports" -}}
+{{- if and .Values.audit.reports .Values.clusterState.enabled -}}true{{- end -}}
 {{- end -}}

@@ -1,3 +1,4 @@
+import { samePolicyName } from '../../admission/calico-apiserver.ts';
 import { selectsHostEndpoint } from '../../calico/dataplane.ts';
 import { hostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
 import { perSnapshot, recentMemo } from '../../calico/memo.ts';
@@ -161,7 +162,8 @@ export interface SelectedClass {
 /**
  * The host-endpoint classes a submitted policy selects, each with the policies that will apply
  * to it after the write: the stored ones selecting it, with the submitted policy added (CREATE)
- * or in place of its stored version (UPDATE, same name).
+ * or in place of its stored version (UPDATE, same name; `x` and calico-apiserver's `default.x` are
+ * one policy).
  */
 export function selectedAfterWrite(submitted: CompiledPolicy, ctx: Pick<RuleContext, 'cluster' | 'config'>): readonly SelectedClass[] {
   return selectedFor(submitted, ctx.cluster, ctx.config);
@@ -173,6 +175,28 @@ const selectedFor = recentMemo(1, (submitted: CompiledPolicy, cluster: RuleConte
   Object.freeze(
     classesFor({ cluster, config }, submitted)
       .filter((c) => selectsHostEndpoint(submitted, c.representative))
-      .map((c): SelectedClass => ({ hostEndpoint: c.representative, policies: [...c.policies.filter((p) => p.name !== submitted.name), submitted] })),
+      .map((c): SelectedClass => ({ hostEndpoint: c.representative, policies: [...c.policies.filter((p) => !samePolicyName(p.name, submitted.name)), submitted] })),
   ),
 );
+
+/**
+ * The classes a submitted or deleted policy selects, with the policies that apply after the
+ * request: on DELETE the stored ones without it (`before` keeps them with it, so a rule can
+ * tell what the delete itself breaks from what was broken already), otherwise as
+ * selectedAfterWrite.
+ */
+export function selectedAfterRequest(policy: CompiledPolicy, ctx: Pick<RuleContext, 'cluster' | 'config' | 'operation'>): readonly (SelectedClass & { readonly before?: readonly CompiledPolicy[] })[] {
+  if (ctx.operation !== 'DELETE') return selectedAfterWrite(policy, ctx);
+  return classesFor(ctx, policy)
+    .filter((c) => selectsHostEndpoint(policy, c.representative))
+    .map((c) => ({ hostEndpoint: c.representative, policies: c.policies.filter((p) => p.name !== policy.name), before: c.policies }));
+}
+
+/** The stored policies that select a host endpoint (for judging a HostEndpoint write or an existing one). */
+export function policiesSelecting(hep: HostEndpointView, cluster: ClusterSnapshot): CompiledPolicy[] {
+  return derived(cluster).compiled.filter((p) => selectsHostEndpoint(p, hep));
+}
+
+/** "after this change" for a write, "after deleting …" for a DELETE: how findings start. */
+export const afterWhat = (ctx: Pick<RuleContext, 'operation' | 'object'>): string =>
+  ctx.operation === 'DELETE' ? `after deleting ${ctx.object.kind ?? 'object'} "${ctx.object.metadata?.name ?? ''}"` : 'after this change';

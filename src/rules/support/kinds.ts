@@ -11,3 +11,5 @@ export function groupOf(apiVersion: string | undefined): string {
   if (apiVersion === undefined || !apiVersion.includes('/')) return '';
   return apiVersion.slice(0, apiVersion.lastIndexOf('/'));
 }
+export const IP_POOL: readonly KindRef[] = CALICO_GROUPS.map((group) => ({ group, kind: 'IPPool' }));
+export const BGP_CONFIGURATION: readonly KindRef[] = CALICO_GROUPS.map((group) => ({ group, kind: 'BGPConfiguration' }));

@@ -25,4 +25,23 @@ export const cases: RuleCase[] = [
     messageIncludes: ['ingress rule 0 (Deny) of policy "deny-host"'],
   },
   { name: 'static fallback: other policies unknown', object: guidePolicy('allow-to-pods'), expect: [] },
+  {
+    name: 'DELETE of allow-traffic-hostendpoints cuts host traffic',
+    operation: 'DELETE',
+    object: guidePolicy('allow-traffic-hostendpoints'),
+    oldObject: guidePolicy('allow-traffic-hostendpoints'),
+    cluster: guideCluster(),
+    expect: ['spec'],
+    messageIncludes: ['after deleting GlobalNetworkPolicy "allow-traffic-hostendpoints"', 'TCP/UDP', 'ports outside 30000:32767'],
+  },
+  { name: 'DELETE of allow-cluster-ips leaves host traffic allowed', operation: 'DELETE', object: guidePolicy('allow-cluster-ips'), oldObject: guidePolicy('allow-cluster-ips'), cluster: guideCluster(), expect: [] },
+  {
+    name: 'DELETE when host traffic was dropped already is not the delete\'s doing',
+    operation: 'DELETE',
+    object: guidePolicy('allow-cluster-ips'),
+    oldObject: guidePolicy('allow-cluster-ips'),
+    cluster: guideCluster({ without: ['allow-traffic-hostendpoints'] }),
+    expect: [],
+  },
+  { name: 'existing policy: judged on the HostEndpoint instead', mode: 'existing', object: guidePolicy('allow-to-pods'), cluster: guideCluster({ without: ['allow-traffic-hostendpoints'] }), expect: [] },
 ];

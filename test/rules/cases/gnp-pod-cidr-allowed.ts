@@ -74,4 +74,15 @@ export const cases: RuleCase[] = [
     expect: ['spec'],
     messageIncludes: ['172.16.0.0/16'],
   },
+  {
+    name: 'DELETE of the pod-CIDR allow under a deny-all pre-DNAT policy',
+    operation: 'DELETE',
+    object: allowToPods(5),
+    oldObject: allowToPods(5),
+    cluster: guideCluster({ without: ['allow-to-pods'], plus: [allowToPods(5), denyAllPreDNAT(10)] }),
+    expect: ['spec'],
+    messageIncludes: ['after deleting GlobalNetworkPolicy "allow-to-pods"', '192.168.0.0/16'],
+  },
+  { name: 'DELETE of allow-to-pods in the guide set: nothing denies forwarded traffic', operation: 'DELETE', object: guidePolicy('allow-to-pods'), oldObject: guidePolicy('allow-to-pods'), cluster: guideCluster(), expect: [] },
+  { name: 'existing policy: judged on the HostEndpoint instead', mode: 'existing', object: denyAllPreDNAT(), cluster: guideCluster({ without: ['allow-to-pods'] }), expect: [] },
 ];

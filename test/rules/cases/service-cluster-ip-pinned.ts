@@ -3,6 +3,11 @@ import type { RuleCase } from '../case.ts';
 
 const unpinned = tweak(svc, { spec: { clusterIP: undefined } });
 
+/** A stored Service as the API server returns it, with the given managedFields entries. */
+const stored = (...managedFields: unknown[]) => tweak(svc, { metadata: { managedFields } });
+const entry = (manager: string, operation: string, spec: Record<string, unknown>) => ({ manager, operation, apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': spec } });
+const ports = { 'f:ports': { '.': {} }, 'f:type': {} };
+
 export const cases: RuleCase[] = [
   { name: 'exposed with pinned IP', object: svc, expect: [] },
   { name: 'exposed with dual-stack clusterIPs only', object: tweak(unpinned, { spec: { clusterIPs: ['10.96.0.40', 'fd00::40'] } }), expect: [] },
@@ -31,4 +36,18 @@ export const cases: RuleCase[] = [
     oldObject: tweak(unpinned, { spec: { type: 'ExternalName', externalName: 'x.example.com' } }),
     expect: ['spec.clusterIP'],
   },
+  // Existing objects (audit): managedFields tell a pinned IP from an allocated one.
+  { name: 'existing, client-side apply set clusterIP', mode: 'existing', object: stored(entry('kubectl-client-side-apply', 'Update', { ...ports, 'f:clusterIP': {} })), expect: [] },
+  { name: 'existing, server-side apply set clusterIP', mode: 'existing', object: stored(entry('kubectl', 'Apply', { ...ports, 'f:clusterIP': {} })), expect: [] },
+  { name: 'existing, dual-stack clusterIPs set', mode: 'existing', object: stored(entry('kubectl', 'Apply', { ...ports, 'f:clusterIPs': {} })), expect: [] },
+  {
+    name: 'existing, nobody owns clusterIP (allocated)',
+    mode: 'existing',
+    object: stored(entry('kubectl-client-side-apply', 'Update', ports)),
+    expect: ['spec.clusterIP'],
+    messageIncludes: ['allocated by the API server', '10.96.0.40', 'no field manager owns spec.clusterIP'],
+  },
+  { name: 'existing, allocated but Local mode', mode: 'existing', object: tweak(stored(entry('kubectl', 'Apply', ports)), { spec: { type: 'LoadBalancer', externalTrafficPolicy: 'Local' } }), expect: [] },
+  { name: 'existing, allocated but not exposed', mode: 'existing', object: withLabels(stored(entry('kubectl', 'Apply', ports)), { app: 'a' }), expect: [] },
+  { name: 'existing manifest without managedFields declares its IP', mode: 'existing', object: svc, expect: [] },
 ];

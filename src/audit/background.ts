@@ -1,0 +1,155 @@
+import type { ClusterState } from '../cluster/types.ts';
+import type { Config } from '../config/types.ts';
+import type { RuleRegistry } from '../rules/registry.ts';
+import type { AuditMetrics } from './metrics.ts';
+import { findingKey } from './metrics.ts';
+import { buildReports, type OpenReport } from './openreports.ts';
+import type { WriteOutcome } from './report-writer.ts';
+import { auditObject, snapshotObjects, type AuditResult } from './scan.ts';
+
+/**
+ * Background reports in `serve`: once the cluster state has synced, and while this replica
+ * holds the audit lease, scan the snapshot and write the reports — after every change (at
+ * most one scan per `audit.debounceSeconds`) and every `audit.intervalSeconds` regardless.
+ *
+ * A scan never holds the event loop for long: it judges objects in slices of `sliceMs` (1 ms) and
+ * yields to pending I/O (admission requests) between them, so a 10 000-object scan costs
+ * requests a few milliseconds of queueing, not the whole scan (bench/audit-scan.ts measures
+ * it). Scans and writes fail alone: admission does not wait for them or see their errors;
+ * after failed writes the scan is repeated with backoff (5 s doubling to 5 min).
+ */
+
+export interface BackgroundOptions {
+  cluster: ClusterState;
+  registry: RuleRegistry;
+  config: Config;
+  metrics: AuditMetrics;
+  isLeader: () => boolean;
+  write: (reports: readonly OpenReport[]) => Promise<WriteOutcome>;
+  logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+  now?: () => number;
+  /** How often to look for a changed snapshot or a due scan. Default 1000. */
+  pollMs?: number;
+  /** Longest stretch of judging before yielding. Default DEFAULT_SLICE_MS. */
+  sliceMs?: number;
+}
+
+export interface BackgroundReports {
+  close(): Promise<void>;
+  /** Resolves after the scan in progress (if any) ends; for tests and shutdown. */
+  idle(): Promise<void>;
+}
+
+/**
+ * A request needs several event-loop turns (TLS read, parse, answer); each may wait for one
+ * slice, so the slice bounds what a scan adds to a request, several times over. Between slices
+ * the scan sleeps a timer tick (about 1 ms) rather than only yielding, so requests find an idle
+ * loop about half the time even while scans run back to back; a background scan has no hurry.
+ */
+export const DEFAULT_SLICE_MS = 1;
+
+const yieldToIo = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1));
+
+/** Judges every object of a snapshot, yielding to the event loop every `sliceMs`. */
+export async function scanInSlices(snapshot: ReturnType<ClusterState['snapshot']>, deps: { registry: RuleRegistry; config: Config }, sliceMs: number, stop: () => boolean): Promise<AuditResult[] | null> {
+  const results: AuditResult[] = [];
+  let sliceStart = performance.now();
+  for (const object of snapshotObjects(snapshot)) {
+    if (performance.now() - sliceStart >= sliceMs) {
+      await yieldToIo();
+      if (stop()) return null;
+      sliceStart = performance.now();
+    }
+    const result = auditObject(object, { ...deps, cluster: snapshot }, 'cluster');
+    if (result !== null) results.push(result);
+  }
+  return results;
+}
+
+export function startBackgroundReports(options: BackgroundOptions): BackgroundReports {
+  const { cluster, registry, config, metrics, logger } = options;
+  const now = options.now ?? Date.now;
+  const pollMs = options.pollMs ?? 1000;
+  const sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
+  const debounceMs = config.audit.debounceSeconds * 1000;
+  const intervalMs = config.audit.intervalSeconds * 1000;
+  let lastSnapshot: unknown = null;
+  let lastScanAt = Number.NEGATIVE_INFINITY;
+  // After failed writes the scan is repeated (the reports would stay stale until the next
+  // change or interval otherwise): 5 s, doubling up to 5 min.
+  const RETRY_MIN_MS = 5000;
+  const RETRY_MAX_MS = 300_000;
+  let retryMs = RETRY_MIN_MS;
+  let retryAt: number | null = null;
+  let running: Promise<void> | null = null;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  async function scan(snapshot: ReturnType<ClusterState['snapshot']>): Promise<void> {
+    const startedAt = now();
+    const t0 = performance.now();
+    const results = await scanInSlices(snapshot, { registry, config }, sliceMs, () => closed || !options.isLeader());
+    if (results === null) return;
+    const counts = new Map<string, number>();
+    for (const r of results) {
+      for (const f of r.findings) {
+        const key = findingKey(f.rule, f.action === 'enforce' ? 'fail' : 'warn');
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+    }
+    metrics.findings(counts);
+    const reports = buildReports(results, new Date(startedAt));
+    let outcome: WriteOutcome | null = null;
+    try {
+      outcome = await options.write(reports);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, retryInSeconds: retryMs / 1000 }, 'audit reports could not be written; retrying');
+    }
+    if (outcome === null || outcome.failed > 0) {
+      retryAt = now() + Math.max(retryMs, debounceMs);
+      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+    } else {
+      retryAt = null;
+      retryMs = RETRY_MIN_MS;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    metrics.ran(startedAt, seconds);
+    logger.info({ objects: results.length, reports: reports.length, ...(outcome ?? {}), seconds: Math.round(seconds * 1000) / 1000 }, 'audit scan done');
+  }
+
+  function tick(): void {
+    if (closed) return;
+    timer = setTimeout(tick, pollMs);
+    if (running !== null) return;
+    if (!options.isLeader()) {
+      lastSnapshot = null; // a new leader scans at once
+      return;
+    }
+    if (!cluster.ready()) return;
+    const snapshot = cluster.snapshot();
+    if (snapshot.source !== 'cluster') return; // not synced: the static fallback is no cluster to report on
+    const t = now();
+    const changed = snapshot !== lastSnapshot && t - lastScanAt >= debounceMs;
+    const retry = retryAt !== null && t >= retryAt;
+    if (!changed && !retry && t - lastScanAt < intervalMs) return;
+    lastSnapshot = snapshot;
+    lastScanAt = t;
+    running = scan(snapshot)
+      .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'audit scan failed'))
+      .finally(() => {
+        running = null;
+      });
+  }
+
+  timer = setTimeout(tick, 0);
+  return {
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      await running;
+    },
+    idle: async () => {
+      await running;
+    },
+  };
+}
