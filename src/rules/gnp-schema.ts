@@ -36,8 +36,10 @@ export const gnpSchema: Rule = {
   gatesPatches: true,
   doc: 'A GlobalNetworkPolicy must be valid for Calico (fields, types, actions, protocols, ports, nets, selectors, services, ICMP, HTTP, metadata), as the Calico release in `calico.version` validates it. crd.projectcalico.org/v1 writes skip Calico validation and Felix silently drops policies it cannot parse.',
   check({ object, config }) {
-    const problems: PathMessage[] = validateStructure(object) ? [] : (validateStructure.errors ?? []).map(describeSchemaError);
-    const structural = problems.map((p) => p.path);
+    const errors = validateStructure(object) ? [] : (validateStructure.errors ?? []);
+    const problems: PathMessage[] = errors.map(describeSchemaError);
+    // A field of the wrong JSON type: what the compiler says at or inside it repeats that.
+    const structural = errors.filter((e) => e.keyword === 'type').map((e) => describeSchemaError(e).path);
     for (const p of problemsFor(compilePolicy(object), config.calico.version)) {
       if (p.check !== undefined && config.rules[DEDICATED[p.check]] !== 'off') continue;
       if (!structural.some((s) => within(p.path, s))) problems.push(p);

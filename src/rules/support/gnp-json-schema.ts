@@ -62,7 +62,7 @@ export const GNP_SCHEMA = {
         selector,
         namespaceSelector: selector,
         serviceAccountSelector: selector,
-        types: { type: 'array' },
+        types: { type: 'array', maxItems: 2 },
         ingress: { type: 'array', maxItems: 1024, items: rule },
         egress: { type: 'array', maxItems: 1024, items: rule },
         doNotTrack: { type: 'boolean' },
