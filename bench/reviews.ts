@@ -128,3 +128,22 @@ export function globalNetworkPolicyUpdate(): object {
     },
   };
 }
+
+/**
+ * A valid policy UPDATE review as large as Calico's limits allow in the bench's shapes:
+ * `rules` ingress rules (Calico allows 1,024), each with `nets` destination nets.
+ * `bad` makes every rule invalid (an unknown action), for the many-findings case.
+ */
+export function largePolicyReview(rules: number, nets: number, bad = false): { request: any } & object {
+  const net = (k: number) => `10.${96 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}/32`;
+  const ingress = Array.from({ length: rules }, (_, i) => ({
+    action: bad ? 'Accept' : i % 7 === 6 ? 'Deny' : 'Allow',
+    protocol: 'TCP',
+    source: { nets: [`172.16.${i & 255}.0/24`] },
+    destination: { nets: Array.from({ length: nets }, (_, j) => net(i * nets + j)), ports: [443, `${30000 + (i % 2000)}:${30001 + (i % 2000)}`] },
+  }));
+  const review = globalNetworkPolicyUpdate() as { request: any };
+  review.request.uid = `large-${rules}x${nets}${bad ? '-bad' : ''}`;
+  review.request.object.spec.ingress = ingress;
+  return review;
+}

@@ -10,6 +10,7 @@ export const ERRORS = {
   CIG_ERR_MANIFEST: { status: 2, summary: 'a manifest given to `check` cannot be read or parsed' },
   CIG_ERR_RULE_REGISTRY: { status: 1, summary: 'the rule registry is inconsistent (a bug)' },
   CIG_ERR_CLUSTER_UNREADABLE: { status: 2, summary: '`explain --kubeconfig` or `audit --kubeconfig` cannot read the cluster state' },
+  CIG_ERR_LISTEN: { status: 3, summary: 'a port cannot be listened on (in use, not permitted, no such address)' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

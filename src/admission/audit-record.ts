@@ -26,4 +26,9 @@ export interface AuditRecord {
   decision: DecisionKind;
   findings: AuditFinding[];
   patch: JsonPatchOp[];
+  /**
+   * Set when a policy review was answered without the cross-object analysis: `queue-full`,
+   * `budget` (it would have run past the per-review budget) or `worker-failed`.
+   */
+  analysisSkipped?: 'queue-full' | 'budget' | 'worker-failed';
 }

@@ -39,7 +39,7 @@ export type PortValue =
 export class PortSyntaxError extends Error {
   readonly input: unknown;
   constructor(input: unknown, reason: string) {
-    super(`${typeof input === 'string' ? JSON.stringify(input) : String(input)} is not a valid port: ${reason}`);
+    super(`${typeof input === 'string' ? JSON.stringify(input) : typeof input === 'number' ? String(input) : typeof input} is not a valid port: ${reason}`);
     this.name = 'PortSyntaxError';
     this.input = input;
   }

@@ -154,7 +154,7 @@ export function checkHttpMatch(value: unknown, path: string, out: Problems): voi
   if (!isObject(value)) return;
   const methods = value['methods'];
   if (Array.isArray(methods) && new Set(methods).size !== methods.length) {
-    report(out, `${path}.methods`, `Invalid methods (duplicates): ${methods.join(' ')}`);
+    report(out, `${path}.methods`, `Invalid methods (duplicates): ${methods.map((m) => (typeof m === 'string' ? m : typeof m)).join(' ')}`);
   }
   const paths = value['paths'];
   if (!Array.isArray(paths)) return;

@@ -9,13 +9,15 @@ import type { Config } from '../config/types.ts';
 import { GuardError } from '../errors.ts';
 import { defaultRegistry } from '../rules/index.ts';
 import { startServeReports } from '../audit/serve-reports.ts';
+import { createAnalysisPool, DEFAULT_ANALYSIS_BUDGET_MS } from '../server/analysis-pool.ts';
 import { buildWebhookApp } from '../server/app.ts';
+import { isolatedAdmit } from '../server/isolated-admit.ts';
 import { createAuditLog } from '../server/audit-log.ts';
 import { createMetrics } from '../server/metrics.ts';
 import { buildProbeApp } from '../server/probes.ts';
 import { installShutdown } from '../server/shutdown.ts';
 import { loadTlsPair, secureServerOf, watchTlsFiles } from '../server/tls.ts';
-import { parse, portOption } from './args.ts';
+import { durationOption, parse, portOption } from './args.ts';
 import { makeDevCert } from './dev-cert.ts';
 
 /** Where the cluster state comes from: none, a kubeconfig file, or the default chain (in-cluster, $KUBECONFIG, ~/.kube/config). */
@@ -49,11 +51,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
     'probe-port': { type: 'string' },
     kubeconfig: { type: 'string' },
     'no-cluster': { type: 'boolean' },
+    'drain-delay': { type: 'string' },
+    'shutdown-timeout': { type: 'string' },
+    'analysis-budget': { type: 'string' },
   });
   if (values['no-cluster'] && values.kubeconfig) throw new GuardError('CIG_ERR_USAGE', '--kubeconfig and --no-cluster exclude each other');
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new GuardError('CIG_ERR_USAGE', '--tls-cert and --tls-key go together');
   const port = portOption(values.port, '--port', 8443);
   const probePort = portOption(values['probe-port'], '--probe-port', 9090);
+  const drainDelayMs = durationOption(values['drain-delay'], '--drain-delay', 0);
+  const shutdownTimeoutMs = durationOption(values['shutdown-timeout'], '--shutdown-timeout', DEFAULT_SHUTDOWN_TIMEOUT_MS);
+  const budgetMs = durationOption(values['analysis-budget'], '--analysis-budget', DEFAULT_ANALYSIS_BUDGET_MS);
   const log = pino({ base: { component: 'clusterip-guard' } });
   // Audit lines: one JSON object per decision, written to stdout in batches through an
   // asynchronous destination (off the request path; flushed on exit). Records carry their own `time`.
@@ -72,20 +80,73 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const pair = loadTlsPair(files);
   const cluster = await clusterStateFor(values, config, log);
   const metrics = createMetrics();
+  metrics.certificate(pair.validTo);
+  if (cluster.health) metrics.clusterHealth(() => cluster.health!());
+  const registry = defaultRegistry();
+  const pool = createAnalysisPool({
+    config,
+    cluster,
+    budgetMs,
+    logger: log,
+    onDepth: metrics.analysisDepth,
+    onOutcome: metrics.analysisOutcome,
+  });
+  await pool.ready();
   const app = buildWebhookApp({
-    admit: createAdmit({ registry: defaultRegistry(), config, cluster }),
+    admit: isolatedAdmit({
+      admit: createAdmit({ registry, config, cluster }),
+      cheap: createAdmit({ registry, config, cluster: staticClusterState() }),
+      pool,
+    }),
     auditLog: audit.write,
     metrics,
     logger: log,
     https: { key: pair.key, cert: pair.cert },
   });
   const probe = buildProbeApp({ metrics, tlsLoaded: () => true, clusterState: cluster, logger: log });
-  await app.listen({ port, host: values.host });
-  await probe.app.listen({ port: probePort, host: values.host });
-  // Background OpenReports (audit.reports), once serving; its metrics registry is src/audit/metrics.ts'.
+  // Both ports or neither: a process serving webhooks without probes, certificate watcher
+  // or signal handling is worse than one that exits.
+  try {
+    await listen(probe.app, probePort, values.host, '--probe-port');
+    await listen(app, port, values.host, '--port');
+  } catch (err) {
+    await Promise.allSettled([app.close(), probe.app.close(), cluster.close(), pool.close()]);
+    throw err;
+  }
+  // Background OpenReports (audit.reports), once serving; its metrics join /metrics.
   const reports = startServeReports({ kubeconfig: values.kubeconfig, noCluster: values['no-cluster'] === true, config, cluster, registry: defaultRegistry(), logger: log });
-  const tls = watchTlsFiles({ files, initial: pair, servers: [secureServerOf(app)], logger: log });
+  if (reports) metrics.addRegistry(reports.metrics.registry);
+  const tls = watchTlsFiles({
+    files,
+    initial: pair,
+    servers: [secureServerOf(app)],
+    logger: log,
+    onReload: (next) => {
+      metrics.tlsReload(true);
+      metrics.certificate(next.validTo);
+    },
+    onReject: () => metrics.tlsReload(false),
+  });
   log.info({ webhook: `https://${values.host}:${port}`, probes: `http://${values.host}:${probePort}`, certExpires: pair.validTo }, 'clusterip-guard serving');
-  const shutdown = installShutdown({ apps: [app], probe, graceMs: 25_000, cleanup: [() => tls.close(), () => reports?.close(), () => cluster.close(), () => audit.flushSync()], logger: log });
+  const shutdown = installShutdown({
+    apps: [app],
+    probe,
+    drainDelayMs,
+    graceMs: drainDelayMs + shutdownTimeoutMs,
+    cleanup: [() => tls.close(), () => reports?.close(), () => cluster.close(), () => pool.close(), () => audit.flushSync()],
+    logger: log,
+  });
   return shutdown.done;
+}
+
+/** Time answers in progress get to finish once the listener closes; the chart's grace period covers it. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
+
+async function listen(app: { listen(o: { port: number; host: string }): Promise<unknown> }, port: number, host: string, flag: string): Promise<void> {
+  try {
+    await app.listen({ port, host });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new GuardError('CIG_ERR_LISTEN', `cannot listen on ${host}:${port} (${flag}): ${code}: ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -9,7 +9,7 @@ import { describeError, listAll } from './kube-request.ts';
 import type { WatchTarget } from './resources.ts';
 import { deepFreeze, SnapshotStore } from './snapshot-store.ts';
 import { EMPTY_SNAPSHOT } from './types.ts';
-import type { ClusterSnapshot, ClusterState } from './types.ts';
+import type { ClusterSnapshot, ClusterState, ResourceHealth } from './types.ts';
 
 /** The part of a pino logger this module uses. */
 export interface ClusterLogger {
@@ -62,6 +62,8 @@ interface WatchedResource {
   listed: boolean;
   backoffMs: number;
   restartPending: boolean;
+  lastEventAt: number | null;
+  restarts: number;
 }
 
 class InformerClusterState implements ClusterState {
@@ -103,6 +105,10 @@ class InformerClusterState implements ClusterState {
 
   snapshot(): ClusterSnapshot {
     return this.#live ? this.#store.snapshot() : EMPTY_SNAPSHOT;
+  }
+
+  health(): ResourceHealth[] {
+    return this.#resources.map((r) => ({ resource: r.target.plural, synced: r.listed, lastEventAt: r.lastEventAt, restarts: r.restarts }));
   }
 
   ready(): boolean {
@@ -153,15 +159,17 @@ class InformerClusterState implements ClusterState {
         undefined,
         { delayFn: (ms) => this.#delay(ms) },
       );
-      const resource: WatchedResource = { target, informer, listed: false, backoffMs: this.#baseBackoffMs, restartPending: false };
+      const resource: WatchedResource = { target, informer, listed: false, backoffMs: this.#baseBackoffMs, restartPending: false, lastEventAt: null, restarts: 0 };
       const upsert = (object: KubernetesObject): void => {
         resource.backoffMs = this.#baseBackoffMs;
+        resource.lastEventAt = Date.now();
         this.#store.upsert(target.bucket, deepFreeze(asKubeObject(object)));
       };
       informer.on('add', upsert);
       informer.on('update', upsert);
       informer.on('delete', (object) => {
         resource.backoffMs = this.#baseBackoffMs;
+        resource.lastEventAt = Date.now();
         this.#store.remove(target.bucket, asKubeObject(object));
       });
       informer.on('error', (error: unknown) => this.#onError(resource, error));
@@ -189,6 +197,7 @@ class InformerClusterState implements ClusterState {
     const list = await listAll(this.#kubeConfig, resource.target, signal);
     if (this.#closed) throw new Error('the cluster state is closed');
     resource.backoffMs = this.#baseBackoffMs;
+    resource.lastEventAt = Date.now();
     // ListWatch applies the items right after this promise resolves, in the same microtask
     // run; a macrotask later they are all in the store.
     if (!resource.listed) setImmediate(() => this.#onListed(resource));
@@ -223,6 +232,7 @@ class InformerClusterState implements ClusterState {
     resource.backoffMs = Math.min(retryInMs * 2, this.#maxBackoffMs);
     this.#later(retryInMs, () => {
       resource.restartPending = false;
+      resource.restarts += 1;
       this.#run(resource);
     });
   }

@@ -41,4 +41,17 @@ export interface ClusterState {
   /** True once the first list of every served resource completed, or the static fallback is in use. */
   ready(): boolean;
   close(): Promise<void>;
+  /** Per watched resource: synced, last event, watch restarts (for metrics); absent = nothing watched. */
+  health?(): readonly ResourceHealth[];
+}
+
+export interface ResourceHealth {
+  /** The resource's plural name, e.g. `globalnetworkpolicies`. */
+  readonly resource: string;
+  /** Its first list has completed. */
+  readonly synced: boolean;
+  /** Date.now() of its last list or watch event, or null before the first. */
+  readonly lastEventAt: number | null;
+  /** Failed lists or watches restarted since start. */
+  readonly restarts: number;
 }

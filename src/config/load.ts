@@ -77,7 +77,13 @@ export async function loadConfigFile(file: string): Promise<Config> {
   if (parsed.errors.length > 0) {
     throw new GuardError('CIG_ERR_CONFIG_UNREADABLE', `config file ${file} is not valid YAML/JSON: ${parsed.errors[0]!.message}`);
   }
-  return resolveConfig(parsed.toJS(), `config file ${file}`);
+  let document: unknown;
+  try {
+    document = parsed.toJS(); // throws on an alias bomb ("Excessive alias count …")
+  } catch (err) {
+    throw new GuardError('CIG_ERR_CONFIG_UNREADABLE', `config file ${file} cannot be loaded: ${(err as Error).message}`, { cause: err });
+  }
+  return resolveConfig(document, `config file ${file}`);
 }
 
 export const defaultConfig = (): Config => resolveConfig({}, 'built-in defaults');

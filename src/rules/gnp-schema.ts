@@ -44,7 +44,7 @@ export const gnpSchema: Rule = {
       if (p.check !== undefined && config.rules[DEDICATED[p.check]] !== 'off') continue;
       if (!structural.some((s) => within(p.path, s))) problems.push(p);
     }
-    const name = object.metadata?.name ?? '<unnamed>';
+    const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '<unnamed>'; // the schema reports a non-string
     return problems.map(({ path, message }, i): Finding => ({
       path,
       message:

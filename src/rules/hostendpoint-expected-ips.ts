@@ -17,7 +17,7 @@ export const hostEndpointExpectedIPs: Rule = {
   check({ object }) {
     const ips = object.spec?.['expectedIPs'];
     if (Array.isArray(ips) && ips.length > 0) return [];
-    const name = object.metadata?.name ?? '<unnamed>';
+    const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '<unnamed>';
     return [
       {
         path: 'spec.expectedIPs',

@@ -23,11 +23,12 @@ import type {
   HookHandlerDoneFunction,
 } from 'fastify';
 import type { Logger } from 'pino';
-import type { AdmissionResponse, AdmissionReview } from '../admission/types.ts';
+import type { AdmissionRequest, AdmissionResponse, AdmissionReview } from '../admission/types.ts';
 import type { AuditRecord } from '../admission/audit-record.ts';
-import type { Admit } from '../admission/decide.ts';
 import type { Stage } from '../rules/types.ts';
 import { WebhookError, badReview, errorBody, webhookError } from './errors.ts';
+import { parseJsonBody } from './json-body.ts';
+import { trackConnections } from './connections.ts';
 import type { ErrorBody } from './errors.ts';
 import type { Metrics, WebhookMetrics, WebhookPath } from './metrics.ts';
 import {
@@ -37,8 +38,14 @@ import {
   reviewResponseSchema,
 } from './review-schema.ts';
 
-/** The admission decision (src/admission/decide.ts). Pure and synchronous; a throw is treated as a bug: HTTP 500, logged, and the server keeps serving. */
-export type { Admit };
+/**
+ * The admission decision (src/admission/decide.ts has the same shape): synchronous, or a
+ * promise for reviews decided off the main thread (isolated-admit.ts). A throw or rejection is
+ * treated as a bug: HTTP 500, logged, and the server keeps serving.
+ */
+export type Admit = (stage: Stage, request: AdmissionRequest) => Decision | Promise<Decision>;
+
+export type Decision = { response: AdmissionResponse; audit: AuditRecord };
 
 /** One audit log line: the decision, when it was made, and ms from request arrival to the decision. */
 export type TimedAuditRecord = AuditRecord & { time: string; durationMs: number };
@@ -56,6 +63,8 @@ export interface WebhookAppOptions {
   https?: { key: string | Buffer; cert: string | Buffer } | null;
   /** Idle keep-alive sockets are closed after this; default `DEFAULT_KEEP_ALIVE_TIMEOUT_MS`. */
   keepAliveTimeoutMs?: number;
+  /** Longest time a request (headers and body) may take to arrive; default `REQUEST_TIMEOUT_MS`. */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -71,7 +80,14 @@ export const DEFAULT_BODY_LIMIT = 7 * 1024 * 1024;
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 120_000;
 
 /** Longest time a request may take to arrive; the API server's longest webhook timeout is 30 s. */
-const REQUEST_TIMEOUT_MS = 30_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * How often Node looks for requests past their timeout (its default is 30 s, which let a slow
+ * body run to 90 s together with the default 60 s headers timeout). 1 s keeps the answer
+ * within a second of `requestTimeoutMs`, for one timer per server.
+ */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 const API_VERSION = 'admission.k8s.io/v1';
 
@@ -82,11 +98,15 @@ interface TimedRequest extends FastifyRequest {
 /** Builds the webhook app; call `listen()` on it (or `inject()` in tests). */
 export function buildWebhookApp(opts: WebhookAppOptions): FastifyInstance {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const serverOptions: FastifyServerOptions = {
+  const requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const nodeServerOptions = { connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS };
+  const serverOptions: FastifyServerOptions & { http?: typeof nodeServerOptions } = {
     bodyLimit,
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    // On close: shut idle keep-alive sockets at once, let busy ones finish their request.
+    requestTimeout,
+    http: nodeServerOptions,
+    // On close: end idle keep-alive sockets at once (gracefully: see connections.ts), let busy
+    // ones finish their request.
     forceCloseConnections: 'idle',
     // A request that arrives on a kept-alive socket while we drain is still answered (with
     // `Connection: close`); a 503 would make the API server apply the failure policy.
@@ -106,9 +126,14 @@ export function buildWebhookApp(opts: WebhookAppOptions): FastifyInstance {
   const app = opts.https
     ? (Fastify({
         ...serverOptions,
-        https: { key: opts.https.key, cert: opts.https.cert },
+        https: { key: opts.https.key, cert: opts.https.cert, ...nodeServerOptions },
       } as FastifyHttpsOptions<https.Server>) as unknown as FastifyInstance)
     : Fastify(serverOptions);
+  // Shutdown hands connections over (Connection: close, FIN) instead of destroying them.
+  app.decorate('connections', trackConnections(app.server));
+  // Node swaps the two when headersTimeout (default 60 s) is the larger, and then a slow body
+  // gets 60 s; equal, a request has `requestTimeout` from its first byte to its last.
+  app.server.headersTimeout = requestTimeout;
 
   app.decorateRequest('startedAt', 0);
   app.removeAllContentTypeParsers();
@@ -163,15 +188,11 @@ function onResponseClose(this: InstrumentedResponse): void {
 
 function makeReviewHandler(stage: Stage, path: WebhookPath, series: WebhookMetrics, opts: WebhookAppOptions) {
   const { admit, auditLog, metrics } = opts;
-  return function handleReview(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    const req = (request.body as AdmissionReview).request;
-    let decision: ReturnType<Admit>;
-    try {
-      decision = admit(stage, req);
-    } catch (err) {
-      request.log.error({ err, uid: req.uid, webhook: path }, 'admission decision threw');
-      return reply.code(500).send(errorBody(webhookError('CIG_ERR_INTERNAL', { uid: req.uid })));
-    }
+  const failed = (request: FastifyRequest, reply: FastifyReply, uid: string, err: unknown): FastifyReply => {
+    request.log.error({ err, uid, webhook: path }, 'admission decision threw');
+    return reply.code(500).send(errorBody(webhookError('CIG_ERR_INTERNAL', { uid })));
+  };
+  const answer = (request: FastifyRequest, reply: FastifyReply, req: AdmissionRequest, decision: Decision): FastifyReply => {
     const response = checkResponse(stage, req.uid, decision.response, request);
     const { audit } = decision;
     series.decided(audit.decision);
@@ -185,6 +206,22 @@ function makeReviewHandler(stage: Stage, path: WebhookPath, series: WebhookMetri
       request.log.error({ err, uid: req.uid, webhook: path }, 'audit log write failed');
     }
     return reply;
+  };
+  return function handleReview(request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
+    const req = (request.body as AdmissionReview).request;
+    let decision: Decision | Promise<Decision>;
+    try {
+      decision = admit(stage, req);
+    } catch (err) {
+      return failed(request, reply, req.uid, err);
+    }
+    if (decision instanceof Promise) {
+      return decision.then(
+        (d) => answer(request, reply, req, d),
+        (err: unknown) => failed(request, reply, req.uid, err),
+      );
+    }
+    return answer(request, reply, req, decision);
   };
 }
 
@@ -213,53 +250,6 @@ function checkResponse(stage: Stage, uid: string, res: AdmissionResponse, reques
     delete fixed.patchType;
   }
   return fixed;
-}
-
-/**
- * JSON body parser with messages that say what is wrong. A `__proto__` key is refused (as
- * Fastify's own parser does) so nothing downstream can be tricked by a merged prototype.
- */
-function parseJsonBody(
-  _request: FastifyRequest,
-  body: string | Buffer,
-  done: (err: Error | null, body?: unknown) => void,
-): void {
-  const text = typeof body === 'string' ? body : body.toString('utf8');
-  if (text.length === 0) {
-    done(badReview('request body is empty'));
-    return;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    done(badReview(`body is not valid JSON: ${(err as Error).message}`));
-    return;
-  }
-  if (mayHaveProtoKey(text) && hasProtoKey(text)) {
-    done(badReview('body has a "__proto__" key, which is not allowed'));
-    return;
-  }
-  done(null, value);
-}
-
-/**
- * Cheap pre-check before the exact one. Any spelling of the key `__proto__` in JSON either has
- * it literally or escapes one of its letters (_ p r o t: U+005F, U+0070, U+0072, U+006F,
- * U+0074), i.e. contains `\u005`, `\u006` or `\u007`. The API server (Go encoding/json)
- * never escapes printable ASCII, so real reviews almost never reach the exact check.
- */
-function mayHaveProtoKey(text: string): boolean {
-  return text.includes('__proto__') || /\\u00[5-7]/.test(text);
-}
-
-function hasProtoKey(text: string): boolean {
-  let found = false;
-  JSON.parse(text, function reviver(key, value: unknown) {
-    if (key === '__proto__') found = true;
-    return value;
-  });
-  return found;
 }
 
 /** Maps every error Fastify or the parser raises to a catalogue answer `{ code, message }`. */

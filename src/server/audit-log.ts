@@ -70,7 +70,7 @@ export function createAuditLog(dest: AuditDestination, opts: AuditLogOptions = {
 
   return {
     write(record) {
-      const json = JSON.stringify(record);
+      const json = serialize(record);
       const line = `${json.length > 2 ? head : '{'}${json.slice(1)}\n`;
       lines.push(line);
       chars += line.length;
@@ -86,4 +86,33 @@ export function createAuditLog(dest: AuditDestination, opts: AuditLogOptions = {
       dest.flushSync?.();
     },
   };
+}
+
+/**
+ * The record as JSON; when that throws (a value too deep, a BigInt: not from a parsed body, but
+ * a line is never lost), the reduced form: the identifying fields that are strings, the
+ * decision, the finding count, and why it was reduced.
+ */
+function serialize(record: TimedAuditRecord): string {
+  try {
+    return JSON.stringify(record);
+  } catch (err) {
+    const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+    return JSON.stringify({
+      time: text(record.time),
+      uid: text(record.uid),
+      endpoint: text(record.endpoint),
+      operation: text(record.operation),
+      group: text(record.group),
+      version: text(record.version),
+      kind: text(record.kind),
+      namespace: text(record.namespace),
+      name: text(record.name),
+      user: text(record.user),
+      decision: text(record.decision),
+      findingCount: Array.isArray(record.findings) ? record.findings.length : null,
+      durationMs: typeof record.durationMs === 'number' ? record.durationMs : null,
+      reduced: `the full record cannot be serialized: ${(err as Error).message}`,
+    });
+  }
 }

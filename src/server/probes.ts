@@ -62,8 +62,8 @@ export function buildProbeApp(opts: ProbeOptions): ProbeServer {
     reply.type('text/plain; charset=utf-8');
     return state.ready ? reply.send('ok') : reply.code(503).send(`not ready: ${state.reason}`);
   });
-  app.get('/metrics', function metrics(_request, reply) {
-    return reply.type(METRICS_CONTENT_TYPE).send(opts.metrics.render());
+  app.get('/metrics', async function metrics(_request, reply) {
+    return reply.type(METRICS_CONTENT_TYPE).send(await opts.metrics.render());
   });
 
   return {

@@ -1,9 +1,11 @@
 /**
  * Graceful stop on SIGTERM/SIGINT:
  * 1. readiness goes false (the probe answers 503, the endpoint leaves the Service);
- * 2. optionally keep serving `drainDelayMs` so the API servers see the endpoint change first;
- * 3. the webhook stops accepting connections, closes idle keep-alive sockets at once, and lets
- *    requests in progress finish (their answers carry `Connection: close`);
+ * 2. every answer from now on carries `Connection: close`, and the webhook keeps serving
+ *    `drainDelayMs` so the endpoint change reaches the API servers first: kept-alive
+ *    connections move to other endpoints one answer at a time, with no reset;
+ * 3. the webhook stops accepting connections, ends (FIN, not reset) idle keep-alive sockets,
+ *    and lets requests in progress finish writing;
  * 4. clean-up (certificate watcher, cluster-state informers), then the probe server closes;
  * 5. `done` resolves with the exit code (0 when everything closed cleanly).
  * A second signal, or `graceMs` passing, exits at once with code 1.
@@ -18,6 +20,8 @@ import type { ProbeServer } from './probes.ts';
 /** Something that stops serving when closed, like a Fastify instance. */
 export interface Closable {
   close(): PromiseLike<unknown>;
+  /** The webhook app's connections (connections.ts): told to drain when shutdown begins. */
+  connections?: { drain(): void };
 }
 
 export interface ShutdownOptions {
@@ -74,6 +78,7 @@ export function installShutdown(opts: ShutdownOptions): ShutdownHandle {
     graceTimer.unref();
 
     opts.probe.markShuttingDown();
+    for (const app of opts.apps) app.connections?.drain();
     log?.info({ reason, drainDelayMs: opts.drainDelayMs ?? 0 }, 'shutting down: readiness is now false');
     if (opts.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, opts.drainDelayMs));
 

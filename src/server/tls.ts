@@ -59,6 +59,8 @@ export interface TlsWatchOptions {
   pollMs?: number;
   /** Called after the servers switched to a new pair. */
   onReload?: (pair: TlsPair) => void;
+  /** Called when changed files were rejected (the current pair stays in use). */
+  onReject?: (err: unknown) => void;
 }
 
 export interface TlsWatcher {
@@ -182,6 +184,7 @@ export function watchTlsFiles(opts: TlsWatchOptions): TlsWatcher {
         { err, code: 'CIG_ERR_TLS', keeping: current.fingerprint256 },
         'new TLS certificate rejected; keeping the current one',
       );
+      opts.onReject?.(err);
       return false;
     }
     rejected = null;

@@ -125,3 +125,46 @@ t.test('an invalid policy gets its schema errors, not warnings about what it wou
   const valid = tweak(preDNATPolicy, { spec: { ingress: [{ action: 'Deny', destination: { nets: ['192.168.0.0/16'] } }] } });
   t.match(clusterAdmit('validate', request(valid)).response.warnings, [/^\[gnp-pod-cidr-allowed\]/], 'the same policy, valid, is judged');
 });
+
+t.test('what goes back is bounded, with "… and N more" where cut; the audit record keeps every finding', async (t) => {
+  const { createRegistry } = await import('../../src/rules/registry.ts');
+  const { ANNOTATION_BUDGET, MESSAGE_BUDGET, WARNINGS_BUDGET } = await import('../../src/admission/decide.ts');
+  const many = (id: string, defaultAction: 'warn' | 'enforce') => ({
+    id,
+    kinds: [{ group: '', kind: 'Service' }],
+    stages: ['validate' as const],
+    defaultAction,
+    doc: 'test rule',
+    check: () => Array.from({ length: 5000 }, (_, i) => ({ path: `spec.ports[${i}]`, message: `finding ${i} ${'é'.repeat(100)}` })),
+  });
+  const admitMany = createAdmit({ registry: createRegistry([many('many-warn', 'warn'), many('many-deny', 'enforce')]), config: config(), cluster: { snapshot: () => snapshot() } });
+  const { response, audit } = admitMany('validate', request(exposedService));
+  const bytes = (s: string) => Buffer.byteLength(s);
+  const warnings = response.warnings ?? [];
+  t.ok(warnings.reduce((n, w) => n + bytes(w), 0) <= WARNINGS_BUDGET, 'warnings within the budget');
+  t.match(warnings.at(-1), /^… and \d+ more \(the audit log has them all\)$/);
+  const shown = warnings.length - 1;
+  t.equal(warnings.at(-1), `… and ${5000 - shown} more (the audit log has them all)`, 'the count adds up');
+  t.ok(bytes(response.status!.message) <= MESSAGE_BUDGET, 'denial message within its budget');
+  t.match(response.status!.message, /\n… and \d+ more/);
+  for (const [rule, value] of Object.entries(response.auditAnnotations ?? {})) {
+    t.ok(value.length <= ANNOTATION_BUDGET, `${rule} annotation within its budget`);
+    const list = JSON.parse(value) as Array<{ more?: number }>;
+    t.equal(list.at(-1)!.more, 5000 - (list.length - 1), `${rule}: { more: N } adds up`);
+  }
+  t.equal(audit.findings.length, 10_000, 'the audit record has all of them');
+});
+
+t.test('a long single warning is cut within the budget', async (t) => {
+  const { withinBudget } = await import('../../src/admission/decide.ts');
+  const [one] = withinBudget(['x'.repeat(10_000)], 4000);
+  t.equal(Buffer.byteLength(one!), 4000 - 4 + 3, 'cut to the budget, ellipsis included');
+  t.same(withinBudget(['a', 'b'], 4000), ['a', 'b'], 'short lists are untouched');
+});
+
+t.test('a name or namespace that is not a string is null in the audit record', async (t) => {
+  const odd = tweak(exposedService, { metadata: { name: { a: 1 }, namespace: [1] } });
+  const { audit } = admit('validate', request(odd, { name: undefined, namespace: undefined }));
+  t.equal(audit.name, null);
+  t.equal(audit.namespace, null);
+});

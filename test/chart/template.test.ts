@@ -300,6 +300,8 @@ for (const scenario of SCENARIOS) {
           (c.args as string[]).find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
         t.equal(flag('port'), '8443');
         t.equal(flag('probe-port'), '9090');
+        t.equal(flag('drain-delay'), '5s', 'drain delay from drainDelaySeconds');
+        t.equal(flag('shutdown-timeout'), '20s', 'shutdown timeout from shutdownTimeoutSeconds');
         t.notOk((c.args as string[]).includes('--no-cluster'), 'reads live cluster state by default');
         const ports = Object.fromEntries((c.ports as Any[]).map((p) => [p.name, p.containerPort]));
         t.strictSame(ports, { https: 8443, probes: 9090 });
@@ -328,6 +330,10 @@ for (const scenario of SCENARIOS) {
         t.ok(
           pod.terminationGracePeriodSeconds > c.lifecycle.preStop.sleep.seconds + expect.mutating.timeoutSeconds,
           'grace period covers the preStop sleep plus one full webhook timeout',
+        );
+        t.ok(
+          pod.terminationGracePeriodSeconds > c.lifecycle.preStop.sleep.seconds + 5 + 20,
+          'grace period covers the preStop sleep, the drain delay and the shutdown timeout',
         );
         t.ok(c.resources.requests.cpu && c.resources.requests.memory, 'requests set');
         t.ok(c.resources.limits.memory, 'memory limit set');

@@ -90,3 +90,8 @@ t.test('calico.version', async (t) => {
   t.equal(resolveConfig({ calico: { version: '3.31' } }).calico.version, '3.31');
   t.throws(() => resolveConfig({ calico: { version: 'v3.31.2' } }), { code: 'CIG_ERR_CONFIG_INVALID', message: /calico\.version: must match pattern/ });
 });
+
+t.test('a YAML alias bomb is a CIG_ERR_CONFIG_UNREADABLE error, not a crash', async (t) => {
+  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]', 'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]', ''].join('\n');
+  await t.rejects(loadConfigFile(await file('bomb.yaml', bomb)), { name: 'GuardError', code: 'CIG_ERR_CONFIG_UNREADABLE', message: /cannot be loaded: .*alias/i });
+});

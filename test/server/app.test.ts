@@ -125,7 +125,7 @@ t.test('bad bodies get 400 with a message naming the problem, and the server kee
   const ok = await app.inject({ method: 'POST', url: '/validate', payload: review() });
   t.equal(ok.statusCode, 200, 'a valid review is still answered after all of them');
 
-  const text = metrics.render();
+  const text = await metrics.render();
   t.equal(
     metricLine(text, 'clusterip_guard_webhook_requests_total{webhook="/validate",code="400"}'),
     `clusterip_guard_webhook_requests_total{webhook="/validate",code="400"} ${cases.length}`,
@@ -219,7 +219,7 @@ t.test('a decision that throws gets 500 with a message; the server keeps serving
 
   const again = await app.inject({ method: 'POST', url: '/mutate', payload: body });
   t.equal(again.statusCode, 200);
-  t.match(metrics.render(), /clusterip_guard_webhook_requests_total\{webhook="\/mutate",code="500"\} 1\n/);
+  t.match(await metrics.render(), /clusterip_guard_webhook_requests_total\{webhook="\/mutate",code="500"\} 1\n/);
 });
 
 t.test('an answer without `allowed` is a 500, not something the API server would reject', async (t) => {
@@ -265,7 +265,7 @@ t.test('the audit record carries the decision, time and duration; nothing else i
   t.ok(rec.durationMs >= 0 && rec.durationMs < 1000, `durationMs ${rec.durationMs}`);
   t.same(logLines.filter((l) => (l.level as number) >= 30), [], 'no info-level line per request');
 
-  const text = metrics.render();
+  const text = await metrics.render();
   t.ok(text.includes('clusterip_guard_decisions_total{webhook="/validate",decision="deny"} 1\n'));
   t.ok(text.includes('clusterip_guard_findings_total{rule="gnp-schema",action="enforce"} 1\n'));
   t.ok(text.includes('clusterip_guard_findings_total{rule="hostendpoint-expected-ips",action="warn"} 1\n'));

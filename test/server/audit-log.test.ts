@@ -118,3 +118,18 @@ t.test('without onError a failed write throws from flush', async (t) => {
   audit.write(record('a'));
   t.throws(() => audit.flush(), /1 line\(s\) lost: disk full/);
 });
+
+t.test('a record that cannot be serialized is written in reduced form, not lost', async (t) => {
+  const dest = memoryDest();
+  const log = createAuditLog(dest, { tag: { log: 'audit' } });
+  let deep: unknown = 'x';
+  for (let i = 0; i < 20_000; i++) deep = [deep];
+  const bad = { ...record('uid-deep'), name: deep as string, patch: [{ op: 'add' as const, path: '/x', value: 1n }] };
+  log.write(bad);
+  log.write(record('uid-next'));
+  log.flush();
+  const lines = dest.chunks.join('').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.equal(lines.length, 2);
+  t.match(lines[0], { log: 'audit', uid: 'uid-deep', decision: 'deny', name: null, findingCount: 1, reduced: /^the full record cannot be serialized: / });
+  t.equal(lines[1]!.uid, 'uid-next');
+});

@@ -1,11 +1,13 @@
 import t from 'tap';
+import client from 'prom-client';
 import { createMetrics } from '../../src/server/metrics.ts';
 
-t.test('exposition text for a small scenario, exactly', async (t) => {
-  const metrics = createMetrics();
+const line = (text: string, prefix: string) => text.split('\n').find((l) => l.startsWith(prefix));
+
+t.test('webhook series: counts, timings, in-flight, decisions and findings', async (t) => {
+  const metrics = createMetrics({ processMetrics: false });
   const mutate = metrics.webhook('/mutate');
   const validate = metrics.webhook('/validate');
-
   mutate.started();
   mutate.decided('patch');
   mutate.finished(200, 0.25); // on a bucket bound: counted in le="0.25"
@@ -19,78 +21,78 @@ t.test('exposition text for a small scenario, exactly', async (t) => {
   validate.decided('deny');
   metrics.finding('gnp-schema', 'enforce');
   metrics.finding('gnp-schema', 'enforce');
-  metrics.finding('gnp-pod-cidr-allowed', 'warn');
   metrics.finding('odd"rule\\x\n', 'audit');
 
+  const text = await metrics.render();
   const d = 'clusterip_guard_webhook_request_duration_seconds';
   const expected = [
-    '# HELP clusterip_guard_webhook_requests_total Admission requests answered, by webhook path and HTTP status code.',
-    '# TYPE clusterip_guard_webhook_requests_total counter',
     'clusterip_guard_webhook_requests_total{webhook="/mutate",code="200"} 1',
-    'clusterip_guard_webhook_requests_total{webhook="/mutate",code="400"} 1',
     'clusterip_guard_webhook_requests_total{webhook="/mutate",code="404"} 1',
-    'clusterip_guard_webhook_requests_total{webhook="/mutate",code="413"} 0',
-    'clusterip_guard_webhook_requests_total{webhook="/mutate",code="500"} 0',
-    'clusterip_guard_webhook_requests_total{webhook="/validate",code="200"} 0',
-    'clusterip_guard_webhook_requests_total{webhook="/validate",code="400"} 0',
-    'clusterip_guard_webhook_requests_total{webhook="/validate",code="413"} 0',
     'clusterip_guard_webhook_requests_total{webhook="/validate",code="500"} 0',
-    `# HELP ${d} Time from request arrival to the end of the response, by webhook path.`,
-    `# TYPE ${d} histogram`,
-    `${d}_bucket{webhook="/mutate",le="0.0005"} 0`,
-    `${d}_bucket{webhook="/mutate",le="0.001"} 0`,
-    `${d}_bucket{webhook="/mutate",le="0.0025"} 0`,
-    `${d}_bucket{webhook="/mutate",le="0.005"} 0`,
-    `${d}_bucket{webhook="/mutate",le="0.01"} 0`,
-    `${d}_bucket{webhook="/mutate",le="0.025"} 0`,
-    `${d}_bucket{webhook="/mutate",le="0.05"} 0`,
-    `${d}_bucket{webhook="/mutate",le="0.1"} 0`,
-    `${d}_bucket{webhook="/mutate",le="0.25"} 1`,
-    `${d}_bucket{webhook="/mutate",le="0.5"} 2`,
-    `${d}_bucket{webhook="/mutate",le="1"} 2`,
-    `${d}_bucket{webhook="/mutate",le="+Inf"} 3`,
+    `${d}_bucket{le="0.1",webhook="/mutate"} 0`,
+    `${d}_bucket{le="0.25",webhook="/mutate"} 1`,
+    `${d}_bucket{le="1",webhook="/mutate"} 2`,
+    `${d}_bucket{le="+Inf",webhook="/mutate"} 3`,
     `${d}_sum{webhook="/mutate"} 2.75`,
-    `${d}_count{webhook="/mutate"} 3`,
-    `${d}_bucket{webhook="/validate",le="0.0005"} 0`,
-    `${d}_bucket{webhook="/validate",le="0.001"} 0`,
-    `${d}_bucket{webhook="/validate",le="0.0025"} 0`,
-    `${d}_bucket{webhook="/validate",le="0.005"} 0`,
-    `${d}_bucket{webhook="/validate",le="0.01"} 0`,
-    `${d}_bucket{webhook="/validate",le="0.025"} 0`,
-    `${d}_bucket{webhook="/validate",le="0.05"} 0`,
-    `${d}_bucket{webhook="/validate",le="0.1"} 0`,
-    `${d}_bucket{webhook="/validate",le="0.25"} 0`,
-    `${d}_bucket{webhook="/validate",le="0.5"} 0`,
-    `${d}_bucket{webhook="/validate",le="1"} 0`,
-    `${d}_bucket{webhook="/validate",le="+Inf"} 0`,
-    `${d}_sum{webhook="/validate"} 0`,
     `${d}_count{webhook="/validate"} 0`,
-    '# HELP clusterip_guard_webhook_requests_in_flight Admission requests received and not yet answered, by webhook path.',
-    '# TYPE clusterip_guard_webhook_requests_in_flight gauge',
     'clusterip_guard_webhook_requests_in_flight{webhook="/mutate"} 0',
     'clusterip_guard_webhook_requests_in_flight{webhook="/validate"} 1',
-    '# HELP clusterip_guard_decisions_total Admission decisions, by webhook path and decision (allow, deny, patch; relayed: calico-apiserver storing a v3 change already judged).',
-    '# TYPE clusterip_guard_decisions_total counter',
-    'clusterip_guard_decisions_total{webhook="/mutate",decision="allow"} 0',
-    'clusterip_guard_decisions_total{webhook="/mutate",decision="deny"} 0',
     'clusterip_guard_decisions_total{webhook="/mutate",decision="patch"} 1',
     'clusterip_guard_decisions_total{webhook="/mutate",decision="relayed"} 0',
     'clusterip_guard_decisions_total{webhook="/validate",decision="allow"} 0',
-    'clusterip_guard_decisions_total{webhook="/validate",decision="deny"} 1',
-    'clusterip_guard_decisions_total{webhook="/validate",decision="patch"} 0',
-    'clusterip_guard_decisions_total{webhook="/validate",decision="relayed"} 0',
-    '# HELP clusterip_guard_findings_total Rule findings in admission decisions, by rule ID and the action taken.',
-    '# TYPE clusterip_guard_findings_total counter',
-    'clusterip_guard_findings_total{rule="gnp-pod-cidr-allowed",action="warn"} 1',
     'clusterip_guard_findings_total{rule="gnp-schema",action="enforce"} 2',
     'clusterip_guard_findings_total{rule="odd\\"rule\\\\x\\n",action="audit"} 1',
-    '',
-  ].join('\n');
-  t.equal(metrics.render(), expected);
+  ];
+  for (const l of expected) t.ok(text.split('\n').includes(l), l);
+  t.match(text, '# TYPE clusterip_guard_webhook_requests_total counter');
+  t.match(text, `# TYPE ${d} histogram`);
+});
+
+t.test('TLS, cluster state and analysis health', async (t) => {
+  const metrics = createMetrics({ processMetrics: false });
+  metrics.certificate(new Date('2027-01-02T03:04:05Z'));
+  metrics.tlsReload(true);
+  metrics.tlsReload(false);
+  metrics.tlsReload(false);
+  const now = Date.now();
+  metrics.clusterHealth(() => [
+    { resource: 'services', synced: true, lastEventAt: now - 1500, restarts: 2 },
+    { resource: 'hostendpoints', synced: false, lastEventAt: null, restarts: 0 },
+  ]);
+  metrics.analysisDepth(3);
+  metrics.analysisOutcome('analysed', 0.2);
+  metrics.analysisOutcome('budget', 2);
+  const text = await metrics.render();
+  t.equal(line(text, 'clusterip_guard_tls_certificate_expiry_timestamp_seconds '), `clusterip_guard_tls_certificate_expiry_timestamp_seconds ${Date.parse('2027-01-02T03:04:05Z') / 1000}`);
+  t.equal(line(text, 'clusterip_guard_tls_reloads_total{result="success"}'), 'clusterip_guard_tls_reloads_total{result="success"} 1');
+  t.equal(line(text, 'clusterip_guard_tls_reloads_total{result="failure"}'), 'clusterip_guard_tls_reloads_total{result="failure"} 2');
+  t.equal(line(text, 'clusterip_guard_cluster_resource_synced{resource="services"}'), 'clusterip_guard_cluster_resource_synced{resource="services"} 1');
+  t.equal(line(text, 'clusterip_guard_cluster_resource_synced{resource="hostendpoints"}'), 'clusterip_guard_cluster_resource_synced{resource="hostendpoints"} 0');
+  const age = Number(line(text, 'clusterip_guard_cluster_resource_last_event_age_seconds{resource="services"}')!.split(' ')[1]);
+  t.ok(age >= 1.5 && age < 10, `last event age ${age} s`);
+  t.equal(line(text, 'clusterip_guard_cluster_resource_last_event_age_seconds{resource="hostendpoints"}'), undefined, 'no age before the first event');
+  t.equal(line(text, 'clusterip_guard_cluster_watch_restarts_total{resource="services"}'), 'clusterip_guard_cluster_watch_restarts_total{resource="services"} 2');
+  t.equal(line(text, 'clusterip_guard_analysis_queue_depth '), 'clusterip_guard_analysis_queue_depth 3');
+  t.equal(line(text, 'clusterip_guard_analysis_skipped_total{reason="budget"}'), 'clusterip_guard_analysis_skipped_total{reason="budget"} 1');
+  t.equal(line(text, 'clusterip_guard_analysis_skipped_total{reason="queue-full"}'), 'clusterip_guard_analysis_skipped_total{reason="queue-full"} 0');
+  t.equal(line(text, 'clusterip_guard_analysis_duration_seconds_count{outcome="analysed"}'), 'clusterip_guard_analysis_duration_seconds_count{outcome="analysed"} 1');
+});
+
+t.test('process and Node.js metrics, event-loop lag included; other registries are served too', async (t) => {
+  const metrics = createMetrics();
+  const other = new client.Registry();
+  new client.Counter({ name: 'clusterip_guard_audit_reports_total', help: 'from another part', registers: [other] }).inc(4);
+  metrics.addRegistry(other);
+  const text = await metrics.render();
+  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes']) {
+    t.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
+  }
+  t.match(text, /^clusterip_guard_audit_reports_total 4$/m, 'the added registry');
+  t.match(text, /^clusterip_guard_webhook_requests_total\{/m, 'and our own');
 });
 
 t.test('the same handle is returned for a path; unknown paths are refused', async (t) => {
-  const metrics = createMetrics();
+  const metrics = createMetrics({ processMetrics: false });
   t.equal(metrics.webhook('/mutate'), metrics.webhook('/mutate'));
   t.throws(() => metrics.webhook('/other' as never), /unknown webhook path/);
 });

@@ -5,7 +5,7 @@ import { buildProbeApp } from '../../src/server/probes.ts';
 t.test('healthz, readyz and metrics', async (t) => {
   let tls = false;
   let synced = false;
-  const metrics = createMetrics();
+  const metrics = createMetrics({ processMetrics: false });
   const probe = buildProbeApp({ metrics, tlsLoaded: () => tls, clusterState: { ready: () => synced } });
   t.teardown(() => probe.app.close());
   const get = (url: string) => probe.app.inject({ method: 'GET', url });
@@ -33,6 +33,6 @@ t.test('healthz, readyz and metrics', async (t) => {
   const scrape = await get('/metrics');
   t.equal(scrape.statusCode, 200);
   t.equal(scrape.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
-  t.equal(scrape.body, metrics.render());
+  t.equal(scrape.body, await metrics.render());
   t.match(scrape.body, /clusterip_guard_webhook_requests_in_flight\{webhook="\/mutate"\} 1\n/);
 });

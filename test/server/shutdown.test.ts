@@ -1,15 +1,10 @@
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import http from 'node:http';
+import type http from 'node:http';
 import https from 'node:https';
-import { fileURLToPath } from 'node:url';
-import { once } from 'node:events';
 import { installShutdown } from '../../src/server/shutdown.ts';
 import { makeCert, removeDir, review } from './helpers.ts';
 import type { SelfSignedCert } from './helpers.ts';
-
-const fixture = fileURLToPath(new URL('./fixtures/serve.ts', import.meta.url));
+import { probeGet, startServe, waitFor } from './serve-process.ts';
 
 let cert: SelfSignedCert;
 t.before(() => {
@@ -17,60 +12,7 @@ t.before(() => {
 });
 t.teardown(() => removeDir(cert.dir));
 
-interface Served {
-  child: ChildProcess;
-  webhookPort: number;
-  probePort: number;
-  stderr: () => string;
-  stdout: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-async function serve(env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, [fixture], {
-    env: { ...process.env, CERT_FILE: cert.certFile, KEY_FILE: cert.keyFile, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }) as { code: number | null; signal: NodeJS.Signals | null });
-  let stdout = '';
-  const firstLine = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (stdout.includes('\n')) resolve();
-    });
-    child.stdout!.on('end', () => reject(new Error(`fixture did not start: ${stderr}`)));
-  });
-  await firstLine;
-  const ports = JSON.parse(stdout.split('\n')[0]!) as { webhookPort: number; probePort: number };
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return { child, ...ports, stderr: () => stderr, stdout: () => stdout, exited };
-}
-
-function probeGet(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const serve = (env: Record<string, string> = {}) => startServe(cert, env);
 
 /** Starts a /mutate request and sends only the first half of its body: a request in flight. */
 function halfSentRequest(port: number, agent: https.Agent | false) {

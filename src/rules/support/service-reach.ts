@@ -50,16 +50,18 @@ export function exposedService(service: KubeObject, config: RuleContext['config'
   if (reason === null || spec.type === 'ExternalName' || isHeadless(spec)) return null;
   const ref = objectRef(service);
   const local = spec.externalTrafficPolicy === 'Local';
-  const ports = Array.isArray(service.spec?.['ports']) ? (service.spec['ports'] as Array<Record<string, unknown>>) : [];
+  const ports = Array.isArray(service.spec?.['ports']) ? (service.spec['ports'] as Array<Record<string, unknown> | null>) : [];
   const targets: ServiceTarget[] = [];
   declaredClusterIPs(spec).forEach((ip, i) => {
     const net = netOf(ip);
     if (net === null) return;
     const path = spec.clusterIPs.length > 0 ? `spec.clusterIPs[${i}]` : 'spec.clusterIP';
     for (const p of ports) {
-      if (typeof p['port'] !== 'number') continue;
-      const targetPort = typeof p['targetPort'] === 'number' || (typeof p['targetPort'] === 'string' && p['targetPort'] !== '') ? (p['targetPort'] as number | string) : p['port'];
-      const protocol = typeof p['protocol'] === 'string' ? p['protocol'] : 'TCP';
+      // Only ports the API server accepts (null entries, port 0 or protocol "" never get past it).
+      if (!isPortNumber(p?.['port'])) continue;
+      const protocol = p['protocol'] === undefined ? 'TCP' : p['protocol'];
+      if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP') continue;
+      const targetPort = isPortNumber(p['targetPort']) || (typeof p['targetPort'] === 'string' && p['targetPort'] !== '') ? (p['targetPort'] as number | string) : p['port'];
       targets.push({ service: ref, ip: net, port: p['port'], protocol, targetPort, local, path });
     }
   });
@@ -209,3 +211,5 @@ export function hostNames(group: HostGroup, max = 3): string {
   const shown = group.names.slice(0, max).map((n) => `"${n}"`).join(', ');
   return group.names.length > max ? `${shown} and ${group.names.length - max} more` : shown;
 }
+
+const isPortNumber = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;

@@ -30,7 +30,9 @@ export const isHeadless = (view: ServiceSpecView): boolean => declaredClusterIPs
 
 /** `namespace/name` for messages; generateName prefixes shown with a trailing `*`. */
 export function objectRef(obj: KubeObject, namespace?: string): string {
-  const name = obj.metadata?.name ?? (obj.metadata?.generateName ? `${obj.metadata.generateName}*` : '<unnamed>');
-  const ns = obj.metadata?.namespace ?? namespace;
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const generateName = text(obj.metadata?.generateName);
+  const name = text(obj.metadata?.name) ?? (generateName ? `${generateName}*` : '<unnamed>');
+  const ns = text(obj.metadata?.namespace) ?? namespace;
   return ns ? `${ns}/${name}` : name;
 }

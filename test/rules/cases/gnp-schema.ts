@@ -15,6 +15,7 @@ export const cases: RuleCase[] = [
     expect: ['spec.types[1]'],
     messageIncludes: ['"ingress:" key'],
   },
+  { name: 'types entries with an own valueOf key', object: tweak(p, { spec: { types: [{ valueOf: 1 }, { valueOf: 1 }] } }), expect: ['spec.types[0]', 'spec.types[1]'], messageIncludes: ['must be Ingress or Egress'] },
   { name: 'unknown spec field', object: tweak(p, { spec: { preDnat: true } }), expect: ['spec.preDnat'], messageIncludes: ['unknown field'] },
   { name: 'unknown action', object: rule({ action: 'Accept' }), expect: ['spec.ingress[0].action'] },
   { name: 'bad protocol', object: rule({ action: 'Allow', protocol: 'HTTP' }), expect: ['spec.ingress[0].protocol'], messageIncludes: ['TCP, UDP'] },

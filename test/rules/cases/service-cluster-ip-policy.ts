@@ -14,4 +14,7 @@ export const cases: RuleCase[] = [
   { name: 'not exposed', object: withLabels(svcA, {}), cluster: guideCluster({ without: ['allow-cluster-ips'] }), expect: [] },
   { name: 'Local mode is secured by pod policy', object: tweak(svcA, { spec: { type: 'LoadBalancer', externalTrafficPolicy: 'Local' } }), cluster: guideCluster({ without: ['allow-cluster-ips'] }), expect: [] },
   { name: 'static fallback: policies unknown', object: svcA, expect: [] },
+  { name: 'a null port entry is skipped', object: tweak(svcA, { spec: { ports: [null, { port: 80, protocol: 'TCP' }] } }), cluster: guideCluster({ without: ['allow-cluster-ips'] }), expect: ['spec.clusterIP'] },
+  { name: 'a port with a protocol Services do not have is skipped', object: tweak(svcA, { spec: { ports: [{ port: 80, protocol: 'all()' }] } }), cluster: guideCluster({ without: ['allow-cluster-ips'] }), expect: [] },
+  { name: 'port 0 is skipped', object: tweak(svcA, { spec: { ports: [{ port: 0 }] } }), cluster: guideCluster({ without: ['allow-cluster-ips'] }), expect: [] },
 ];

@@ -1,0 +1,59 @@
+/**
+ * The server `bench/hostile.ts` attacks, in its own process, wired as `serve` wires it: the
+ * webhook over HTTPS with the policy-analysis pool, over a synthetic cluster
+ * (HOSTILE_NODES host endpoints, default 20; HOSTILE_POLICIES other policies, default 30).
+ * Prints `{ "port": N }` once listening. SIGUSR2 starts recording how long each Service
+ * decision took on the server (request arrival to decision, the audit line's durationMs); on
+ * SIGTERM it prints their p50/p99/max and a few process metrics to stderr as JSON, and exits.
+ */
+import type { AddressInfo } from 'node:net';
+import { createAdmit } from '../src/admission/decide.ts';
+import { snapshotFromObjects } from '../src/cluster/manifests.ts';
+import { EMPTY_SNAPSHOT } from '../src/cluster/types.ts';
+import { defaultConfig } from '../src/config/load.ts';
+import { defaultRegistry } from '../src/rules/index.ts';
+import { createAnalysisPool } from '../src/server/analysis-pool.ts';
+import { buildWebhookApp } from '../src/server/app.ts';
+import { isolatedAdmit } from '../src/server/isolated-admit.ts';
+import { createMetrics } from '../src/server/metrics.ts';
+import { syntheticCluster } from './admit.ts';
+import { makeBenchCert } from './self-signed.ts';
+
+const config = defaultConfig();
+const snapshot = snapshotFromObjects(syntheticCluster(Number(process.env.HOSTILE_NODES ?? 20), Number(process.env.HOSTILE_POLICIES ?? 30)), config);
+const cluster = { snapshot: () => snapshot };
+const registry = defaultRegistry();
+const metrics = createMetrics();
+const pool = createAnalysisPool({ config, cluster, onDepth: metrics.analysisDepth, onOutcome: metrics.analysisOutcome });
+await pool.ready();
+const cert = makeBenchCert();
+let recording = false;
+const serviceMs: number[] = [];
+process.on('SIGUSR2', () => {
+  recording = true;
+});
+const app = buildWebhookApp({
+  admit: isolatedAdmit({
+    admit: createAdmit({ registry, config, cluster }),
+    cheap: createAdmit({ registry, config, cluster: { snapshot: () => EMPTY_SNAPSHOT } }),
+    pool,
+  }),
+  auditLog: (record) => {
+    if (recording && record.kind === 'Service') serviceMs.push(record.durationMs);
+  },
+  metrics,
+  https: cert,
+});
+await app.listen({ port: 0, host: '127.0.0.1' });
+process.stdout.write(`${JSON.stringify({ port: (app.server.address() as AddressInfo).port })}\n`);
+process.on('SIGTERM', () => {
+  void metrics.render().then((text) => {
+    const keep = text.split('\n').filter((l) => /^(clusterip_guard_analysis_skipped_total|process_resident_memory_bytes|nodejs_heap_size_used_bytes|nodejs_eventloop_lag_max_seconds)/.test(l));
+    const sorted = serviceMs.sort((a, b) => a - b);
+    const at = (p: number) => +(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? NaN).toFixed(3);
+    const services = { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
+    process.stderr.write(`${JSON.stringify({ serverSideServiceDecisions: services, metrics: keep })}\n`);
+    cert.remove();
+    return Promise.all([app.close(), pool.close()]);
+  });
+});

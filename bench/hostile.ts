@@ -1,0 +1,172 @@
+/**
+ * `node bench/hostile.ts`: hostile input against a server wired as `serve` (bench/hostile-server.ts,
+ * its own process). Three parts, each counting crashes (the server process exiting), 5xx,
+ * connection errors and replies over 1 s:
+ * 1. HOSTILE_REQUESTS (default 100,000) fuzzed reviews (bench/fuzz-reviews.ts, seed printed),
+ *    HOSTILE_CONCURRENCY (16) at a time;
+ * 2. the large-policy cases: the largest valid policy (1,024 rules × 256 nets), 1,024 invalid
+ *    rules, 5,000 invalid rules (over Calico's limit), each a few times;
+ * 3. Service latency while 4 clients send 1,000-rule policies back to back: Services paced at
+ *    500/s for HOSTILE_SECONDS (10); p50/p99/max as the client sees them, and on the server
+ *    (arrival to decision), since on a small shared machine the client's own CPU wait counts.
+ * Results on stdout and in bench/results/hostile.json.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { fuzzCase, fuzzReview } from './fuzz-reviews.ts';
+import { exposedServiceCreate, largePolicyReview } from './reviews.ts';
+
+const env = process.env;
+const cfg = {
+  requests: Number(env.HOSTILE_REQUESTS ?? 100_000),
+  concurrency: Number(env.HOSTILE_CONCURRENCY ?? 16),
+  seconds: Number(env.HOSTILE_SECONDS ?? 10),
+  seed: Number(env.HOSTILE_SEED ?? Date.now() % 2 ** 31),
+};
+
+interface Tally {
+  sent: number;
+  byStatus: Record<string, number>;
+  errors: Record<string, number>;
+  over1s: number;
+  latenciesMs: number[];
+  maxBytes: number;
+}
+
+const newTally = (): Tally => ({ sent: 0, byStatus: {}, errors: {}, over1s: 0, latenciesMs: [], maxBytes: 0 });
+
+async function main(): Promise<void> {
+  const server = spawn(process.execPath, [fileURLToPath(new URL('./hostile-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let serverErr = '';
+  server.stderr!.on('data', (d: Buffer) => (serverErr += d.toString()));
+  const [first] = (await once(server.stdout!, 'data')) as [Buffer];
+  const { port } = JSON.parse(first.toString()) as { port: number };
+  let crashed = false;
+  let stopping = false;
+  server.on('exit', (code, signal) => {
+    if (stopping) return;
+    crashed = true;
+    console.error(`server exited: code ${code} signal ${signal}\n${serverErr}`);
+  });
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false });
+
+  function post(path: string, body: string, tally: Tally): Promise<void> {
+    tally.sent++;
+    const started = performance.now();
+    return new Promise((resolve) => {
+      const req = https.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+        let bytes = 0;
+        res.on('data', (d: Buffer) => (bytes += d.length));
+        res.on('end', () => {
+          const ms = performance.now() - started;
+          tally.latenciesMs.push(ms);
+          if (ms > 1000) tally.over1s++;
+          tally.maxBytes = Math.max(tally.maxBytes, bytes);
+          const key = String(res.statusCode);
+          tally.byStatus[key] = (tally.byStatus[key] ?? 0) + 1;
+          resolve();
+        });
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        tally.errors[err.code ?? err.message] = (tally.errors[err.code ?? err.message] ?? 0) + 1;
+        resolve();
+      });
+      req.end(body);
+    });
+  }
+
+  // 1. Fuzzed reviews.
+  console.log(`1. ${cfg.requests} fuzzed reviews, ${cfg.concurrency} at a time, seed ${cfg.seed} …`);
+  const cases = fc.sample(fuzzCase, { numRuns: cfg.requests, seed: cfg.seed });
+  const fuzz = newTally();
+  let next = 0;
+  const fuzzStarted = performance.now();
+  await Promise.all(
+    Array.from({ length: cfg.concurrency }, async () => {
+      while (next < cases.length) {
+        const c = cases[next++]!;
+        await post(`/${c.stage}`, JSON.stringify(fuzzReview(c)), fuzz);
+      }
+    }),
+  );
+  const fuzzSeconds = (performance.now() - fuzzStarted) / 1000;
+
+  // 2. Large policies.
+  console.log('2. large policies …');
+  const large: Record<string, Tally> = {};
+  const shapes: Array<[string, string]> = [
+    ['1024 rules × 256 nets (largest valid)', JSON.stringify(largePolicyReview(1024, 256))],
+    ['1024 invalid rules', JSON.stringify(largePolicyReview(1024, 4, true))],
+    ['5000 invalid rules', JSON.stringify(largePolicyReview(5000, 4, true))],
+  ];
+  for (const [name, body] of shapes) {
+    large[name] = newTally();
+    for (let i = 0; i < 3; i++) for (const path of ['/mutate', '/validate']) await post(path, body, large[name]);
+  }
+
+  // 3. Services at 500/s while 4 clients send 1,000-rule policies nonstop.
+  console.log(`3. Services at 500/s for ${cfg.seconds} s while 4 clients send 1,000-rule policies nonstop …`);
+  const policyBody = JSON.stringify(largePolicyReview(1000, 4));
+  const serviceBody = JSON.stringify(exposedServiceCreate());
+  const policies = newTally();
+  const services = newTally();
+  let stop = false;
+  const senders = Array.from({ length: 4 }, async () => {
+    while (!stop) await post('/validate', policyBody, policies);
+  });
+  const pending: Promise<void>[] = [];
+  server.kill('SIGUSR2');
+  const started = performance.now();
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const due = Math.floor(((performance.now() - started) / 1000) * 500);
+      while (services.sent < due) pending.push(post('/mutate', serviceBody, services));
+      if (performance.now() - started >= cfg.seconds * 1000) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 2);
+  });
+  stop = true;
+  await Promise.all([...pending, ...senders]);
+
+  agent.destroy();
+  stopping = true;
+  server.kill('SIGTERM');
+  await once(server, 'exit');
+
+  const pct = (xs: number[], p: number) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+  };
+  const fiveXX = (t: Tally) => Object.entries(t.byStatus).filter(([k]) => k.startsWith('5')).reduce((n, [, v]) => n + v, 0);
+  const summary = (t: Tally) => ({
+    sent: t.sent,
+    byStatus: t.byStatus,
+    errors: t.errors,
+    fiveXX: fiveXX(t),
+    over1s: t.over1s,
+    p50Ms: +pct(t.latenciesMs, 50).toFixed(2),
+    p99Ms: +pct(t.latenciesMs, 99).toFixed(2),
+    maxMs: +Math.max(...t.latenciesMs).toFixed(2),
+    maxReplyBytes: t.maxBytes,
+  });
+  const out = {
+    node: process.version,
+    seed: cfg.seed,
+    crashed,
+    fuzz: { ...summary(fuzz), seconds: +fuzzSeconds.toFixed(1) },
+    large: Object.fromEntries(Object.entries(large).map(([k, v]) => [k, summary(v)])),
+    underPolicyLoad: { services: summary(services), policies: summary(policies) },
+    server: JSON.parse(serverErr.trim().split('\n').at(-1) ?? '{}') as unknown,
+  };
+  console.log(JSON.stringify(out, null, 2));
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('./results/hostile.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+}
+
+await main();

@@ -1,0 +1,119 @@
+/** Policy analysis in the worker pool: same answers, bounded waits, Services never behind a policy. */
+import t from 'tap';
+import { createAdmit } from '../../src/admission/decide.ts';
+import type { AdmissionRequest } from '../../src/admission/types.ts';
+import { snapshotFromObjects } from '../../src/cluster/manifests.ts';
+import { EMPTY_SNAPSHOT } from '../../src/cluster/types.ts';
+import { defaultConfig } from '../../src/config/load.ts';
+import { defaultRegistry } from '../../src/rules/index.ts';
+import { createAnalysisPool } from '../../src/server/analysis-pool.ts';
+import type { AnalysisPoolOptions } from '../../src/server/analysis-pool.ts';
+import { buildWebhookApp } from '../../src/server/app.ts';
+import type { TimedAuditRecord } from '../../src/server/app.ts';
+import { isolatedAdmit } from '../../src/server/isolated-admit.ts';
+import { createMetrics } from '../../src/server/metrics.ts';
+import { syntheticCluster } from '../../bench/admit.ts';
+import { largePolicyReview } from '../../bench/reviews.ts';
+import { review } from './helpers.ts';
+import { guideCluster } from '../rules/guide.ts';
+import type { KubeObject } from '../../src/admission/types.ts';
+
+const guidePolicies = (): KubeObject[] => [...guideCluster().globalNetworkPolicies!, ...guideCluster().hostEndpoints!, ...guideCluster().ipPools!];
+const denyAll: KubeObject = { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'deny-all-prednat' }, spec: { selector: "k8s-role == 'node'", preDNAT: true, applyOnForward: true, types: ['Ingress'], ingress: [{ action: 'Deny' }] } };
+
+const config = defaultConfig();
+const snapshot = snapshotFromObjects(syntheticCluster(20, 30), config);
+const cluster = { snapshot: () => snapshot };
+const full = createAdmit({ registry: defaultRegistry(), config, cluster });
+const cheap = createAdmit({ registry: defaultRegistry(), config, cluster: { snapshot: () => EMPTY_SNAPSHOT } });
+
+async function pool(over: Partial<AnalysisPoolOptions> = {}) {
+  const p = createAnalysisPool({ config, cluster, logger: false, ...over });
+  t.teardown(() => p.close());
+  await p.ready();
+  return p;
+}
+
+/** A policy review with `rules` ingress rules of `nets` nets each. */
+const policyReview = (rules: number, nets = 4): AdmissionRequest => largePolicyReview(rules, nets).request as AdmissionRequest;
+
+t.test('the worker answers exactly as the main thread would', async (t) => {
+  const p = await pool({ budgetMs: 30_000 });
+  const request = policyReview(20);
+  for (const stage of ['mutate', 'validate'] as const) {
+    const outcome = await p.analyse(stage, request);
+    t.ok('decision' in outcome, stage);
+    if ('decision' in outcome) t.same(outcome.decision, full(stage, request), `${stage}: same response and audit`);
+  }
+});
+
+t.test('over budget: skipped, the worker is replaced, and the next review is analysed again', async (t) => {
+  const p = await pool({ budgetMs: 400 });
+  const small = () => p.analyse('validate', policyReview(1)).then((o) => ('decision' in o ? 'analysed' : o.skipped));
+  t.equal(await small(), 'analysed', 'the worker analyses a small policy');
+  t.same(await p.analyse('validate', policyReview(1024, 64)), { skipped: 'budget' }, 'the largest policy is over a 400 ms budget');
+  await p.ready();
+  t.equal(await small(), 'analysed', 'the replacement worker analyses again');
+});
+
+t.test('a full queue answers at once with queue-full', async (t) => {
+  const p = await pool({ queueLimit: 1, budgetMs: 30_000 });
+  const request = policyReview(20);
+  const outcomes = await Promise.all([p.analyse('validate', request), p.analyse('validate', request), p.analyse('validate', request)]);
+  t.same(outcomes.map((o) => ('skipped' in o ? o.skipped : 'analysed')), ['analysed', 'analysed', 'queue-full'], 'one running, one waiting, the third refused');
+});
+
+t.test('through the server: a skipped analysis answers with the cheap rules, a warning and the audit field', async (t) => {
+  const audits: TimedAuditRecord[] = [];
+  const p = await pool({ budgetMs: 1 });
+  const app = buildWebhookApp({ admit: isolatedAdmit({ admit: full, cheap, pool: p }), auditLog: (r) => audits.push(r), metrics: createMetrics(), logger: false });
+  t.teardown(() => app.close());
+  const res = await app.inject({ method: 'POST', url: '/validate', payload: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: policyReview(1024, 64) } });
+  t.equal(res.statusCode, 200);
+  t.match(res.json().response.warnings[0], /^\[clusterip-guard\] the cross-object analysis of this policy was skipped \(it would take longer than the per-review budget\)/);
+  t.equal(audits[0]!.analysisSkipped, 'budget');
+  t.match(res.json().response.warnings[0], /; no checks ran: the policy has \d+ rules, nets and ports, over the 20000 the main thread checks$/, 'too large to check on the main thread');
+  t.match(audits[0], { operation: 'UPDATE', findings: [] });
+});
+
+t.test('a skipped policy too large to check is not judged as a DELETE of the stored policy', async (t) => {
+  // Over the guide's cluster, deleting allow-to-pods with a pre-DNAT deny-all in place cuts pod
+  // traffic; a large UPDATE of it that was skipped must not report that.
+  const guide = snapshotFromObjects([...guidePolicies(), denyAll], config);
+  const cheapGuide = createAdmit({ registry: defaultRegistry(), config, cluster: { snapshot: () => guide } });
+  const audits: TimedAuditRecord[] = [];
+  const p = await pool({ budgetMs: 1 });
+  const app = buildWebhookApp({ admit: isolatedAdmit({ admit: full, cheap: cheapGuide, pool: p }), auditLog: (r) => audits.push(r), metrics: createMetrics(), logger: false });
+  t.teardown(() => app.close());
+  const big = policyReview(1024, 64);
+  const stored = guidePolicies().find((o) => o.metadata?.name === 'allow-to-pods')!;
+  const request = { ...big, oldObject: stored, name: 'allow-to-pods', object: { ...(big.object as object), metadata: { name: 'allow-to-pods' } } };
+  const res = await app.inject({ method: 'POST', url: '/validate', payload: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request } });
+  t.equal(res.statusCode, 200);
+  t.equal(audits[0]!.analysisSkipped, 'budget');
+  t.same(audits[0]!.findings, [], 'no DELETE findings for a write that is not a DELETE');
+  t.equal(res.json().response.warnings.length, 1, 'only the skip warning');
+});
+
+t.test('a Service review is answered while a policy analysis is still running', async (t) => {
+  const p = await pool({ budgetMs: 20_000 });
+  const app = buildWebhookApp({ admit: isolatedAdmit({ admit: full, cheap, pool: p }), auditLog: () => {}, metrics: createMetrics(), logger: false });
+  t.teardown(() => app.close());
+  const order: string[] = [];
+  const policy = app.inject({ method: 'POST', url: '/validate', payload: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: policyReview(1024, 64) } }).then((r) => {
+    order.push('policy');
+    return r;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const service = await app.inject({ method: 'POST', url: '/validate', payload: review() });
+  order.push('service');
+  t.equal(service.statusCode, 200);
+  t.equal((await policy).statusCode, 200);
+  t.same(order, ['service', 'policy']);
+});
+
+t.test('policySize counts rules, nets and ports, whatever the JSON', async (t) => {
+  const { policySize } = await import('../../src/server/isolated-admit.ts');
+  t.equal(policySize(largePolicyReview(10, 3).request.object), 10 + 10 * (1 + 3 + 2));
+  for (const odd of [null, 1, { spec: null }, { spec: { ingress: [null, 1, { source: 'x' }] } }]) t.type(policySize(odd), 'number');
+});
