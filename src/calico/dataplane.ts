@@ -46,7 +46,7 @@ import { flowVersions, viewFlow, matchRuleView, type Flow, type FlowView } from 
 import { DEFAULT_ALLOW_PROFILE, type HostEndpointView } from './host-endpoint.ts';
 import { NetSet, parseNet } from './nets.ts';
 import { recentMemo } from './memo.ts';
-import { compareTiers, comparePolicies, governsIngress, type CompiledPolicy, type RuleAction } from './policy.ts';
+import { compareTiers, comparePolicies, governsIngress, type CompiledPolicy, type CalicoAction } from './policy.ts';
 import { PortIntervalSet } from './ports.ts';
 import { protocolNumber, type ProtocolSpec } from './protocols.ts';
 
@@ -81,7 +81,7 @@ export interface RuleCause {
   readonly policy: string;
   readonly tier: string;
   readonly ruleIndex: number;
-  readonly action: RuleAction;
+  readonly action: CalicoAction;
   readonly stage: PolicyStage;
   /** True when the rule matches only part of the flow (only for Deny). */
   readonly partial: boolean;

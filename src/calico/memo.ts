@@ -32,17 +32,110 @@ export function recentMemo<V>(size: number, compute: (a: unknown, b?: unknown, c
 }
 
 /**
- * Results by key value, for texts that repeat across reviews (addresses, ports); it starts
- * afresh once `limit` keys are held, so memory stays bounded whatever arrives.
+ * Data derived from one cluster snapshot (compiled stored policies, host-endpoint classes),
+ * computed on first use and kept while that snapshot lives: a snapshot is immutable, and a
+ * new one (any change in the cluster) starts afresh, whatever arrays it shares with the last.
  */
-export function boundedMemo<K, V>(limit: number, compute: (key: K) => V): (key: K) => V {
-  const entries = new Map<K, V>();
-  return (key) => {
-    const hit = entries.get(key);
-    if (hit !== undefined) return hit;
-    const value = compute(key);
-    if (entries.size >= limit) entries.clear();
-    entries.set(key, value);
+export function perSnapshot<S extends object, V>(compute: (snapshot: S) => V): (snapshot: S) => V {
+  const values = new WeakMap<S, V>();
+  return (snapshot) => {
+    let value = values.get(snapshot);
+    if (value === undefined) values.set(snapshot, (value = compute(snapshot)));
     return value;
   };
+}
+
+/**
+ * A cache of parse results by input text, for texts that repeat across reviews (selectors,
+ * addresses, ports), bounded in bytes: each entry is charged an estimate of what it holds (the
+ * key's characters and the value's `sizeOf`), and the oldest entries go first once `maxBytes`
+ * would be passed, with a second chance for entries used since they were added (the "clock"
+ * scheme, so hot entries stay). An entry larger than a quarter of the budget is not kept. A
+ * compute that throws caches nothing. A hit changes nothing in the map, so the caller's string
+ * (a review's) is not kept as a key.
+ */
+export class ParseCache<V> {
+  readonly name: string;
+  readonly maxBytes: number;
+  readonly #compute: (key: string) => V;
+  readonly #sizeOf: (key: string, value: V) => number;
+  readonly #entries = new Map<string, { value: V; bytes: number; used: boolean }>();
+  #bytes = 0;
+
+  constructor(name: string, maxBytes: number, compute: (key: string) => V, sizeOf: (key: string, value: V) => number) {
+    if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxBytes must be a positive integer, not ${maxBytes}`);
+    this.name = name;
+    this.maxBytes = maxBytes;
+    this.#compute = compute;
+    this.#sizeOf = sizeOf;
+  }
+
+  /** The estimated bytes held. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(key: string): V {
+    const entries = this.#entries;
+    const hit = entries.get(key);
+    if (hit !== undefined) {
+      hit.used = true;
+      return hit.value;
+    }
+    const value = this.#compute(key);
+    // Strings are charged two bytes a character (V8 keeps some as UTF-16), plus the Map entry.
+    const bytes = 2 * key.length + this.#sizeOf(key, value) + 64;
+    if (bytes > this.maxBytes / 4) return value;
+    while (this.#bytes + bytes > this.maxBytes) {
+      const [oldestKey, oldest] = entries.entries().next().value!;
+      entries.delete(oldestKey);
+      if (oldest.used) {
+        // Used since it was last looked at: a second chance, at the back.
+        oldest.used = false;
+        entries.set(oldestKey, oldest);
+      } else {
+        this.#bytes -= oldest.bytes;
+      }
+    }
+    entries.set(key, { value, bytes, used: false });
+    this.#bytes += bytes;
+    return value;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+}
+
+interface CacheGauge {
+  readonly name: string;
+  readonly bytes: number;
+  readonly maxBytes: number;
+  readonly size: number;
+}
+
+// The process's shared parse caches (a handful, made at module load), for the gauge.
+const PARSE_CACHES = new Set<CacheGauge>();
+
+/** Counts a shared parse cache in parseCacheBytes/parseCacheStats; returns it. */
+export function gauged<C extends CacheGauge>(cache: C): C {
+  PARSE_CACHES.add(cache);
+  return cache;
+}
+
+/** The estimated bytes every parse cache holds, for a metric. */
+export function parseCacheBytes(): number {
+  let total = 0;
+  for (const cache of PARSE_CACHES) total += cache.bytes;
+  return total;
+}
+
+/** Each parse cache's name, estimated bytes, bound and entry count, for a metric. */
+export function parseCacheStats(): { name: string; bytes: number; maxBytes: number; entries: number }[] {
+  return [...PARSE_CACHES].map((c) => ({ name: c.name, bytes: c.bytes, maxBytes: c.maxBytes, entries: c.size }));
 }

@@ -22,7 +22,7 @@ import {
   type Interval,
   type IntervalList,
 } from './intervals.ts';
-import { boundedMemo } from './memo.ts';
+import { gauged, ParseCache } from './memo.ts';
 
 export type IPVersion = 4 | 6;
 
@@ -112,11 +112,12 @@ function makeNet(version: IPVersion, address: bigint, prefixLength: number): Net
  */
 export function parseNet(text: unknown): Net {
   if (typeof text !== 'string') throw new NetSyntaxError(text);
-  return parseNetCached(text);
+  return netCache.get(text);
 }
 
-// Addresses repeat across policies and requests; a Net is immutable, so one is shared.
-const parseNetCached = boundedMemo(10_000, (text: string) => parseNetUncached(text));
+// Addresses repeat across policies and requests; a Net is immutable, so one is shared. A Net is
+// two bigints, two numbers and its canonical text.
+const netCache = gauged(new ParseCache('nets', 2 * 1024 * 1024, parseNetUncached, (_text, net) => 160 + 2 * net.cidr.length));
 
 function parseNetUncached(text: string): Net {
   const slash = text.indexOf('/');

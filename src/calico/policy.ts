@@ -7,8 +7,8 @@
  * policy_common.go (both API groups carry the same spec). Compilation never
  * throws: whatever Calico would reject is listed in `invalid` (with the field
  * path) and a rule with any invalid piece matches nothing. The `gnp-schema`
- * rule reports those problems to the user; this module only needs to stay
- * safe and predictable on them.
+ * rule reports those problems to the user (`problems`, each with Calico's
+ * reason and the releases it holds for); no other code re-checks the fields.
  *
  * Objects in the cluster cache are immutable and shared between requests, so
  * compileStoredPolicy keeps each one's compilation in a WeakMap. A review's
@@ -20,13 +20,35 @@ import type { KubeObject } from '../admission/types.ts';
 import { NetSet, NetSyntaxError, parseNet, versionBit, type IPVersion, type Net } from './nets.ts';
 import { recentMemo } from './memo.ts';
 import { compilePorts, UNCONSTRAINED_PORTS, type CompiledPorts } from './ports.ts';
-import { isIcmp, protocolNumber, protocolSupportsPorts } from './protocols.ts';
+import { protocolNumber, protocolSupportsPorts } from './protocols.ts';
 import { parseSelectorCached, type Selector } from './selector/index.ts';
+import {
+  checkAnnotations,
+  checkHttpMatch,
+  checkIcmpFields,
+  checkMetadata,
+  checkPerformanceHints,
+  DEFAULT_CALICO_VERSION,
+  describe,
+  DNS_LABEL,
+  DNS_SUBDOMAIN,
+  GLOBAL_ONLY_IN_NAMESPACE_SELECTOR,
+  holdsFor,
+  isObject,
+  LONE_GLOBAL,
+  report,
+  type NamedCheck,
+  type Problem,
+  type Problems,
+} from './validation.ts';
 
-export type RuleAction = 'Allow' | 'Deny' | 'Log' | 'Pass';
+export type { NamedCheck, Problem } from './validation.ts';
+
+/** A Calico rule's `action` (not the engine's rule action in rules/types.ts). */
+export type CalicoAction = 'Allow' | 'Deny' | 'Log' | 'Pass';
 export type PolicyType = 'Ingress' | 'Egress';
 
-export const RULE_ACTIONS: readonly RuleAction[] = Object.freeze(['Allow', 'Deny', 'Log', 'Pass']);
+export const CALICO_ACTIONS: readonly CalicoAction[] = Object.freeze(['Allow', 'Deny', 'Log', 'Pass']);
 export const DEFAULT_TIER = 'default';
 
 /** The `source` or `destination` of a rule. */
@@ -45,6 +67,13 @@ export interface CompiledEntity {
    * treats an entity that uses any of them as matching only part of a flow.
    */
   readonly undecidable: readonly string[];
+  /**
+   * `namespaceSelector: global()`: the side matches only non-namespaced endpoints (host
+   * endpoints, global network sets), as Felix reads it (`!has(projectcalico.org/namespace)`,
+   * libcalico-go/lib/backend/syncersv1/updateprocessors/rules.go) — decidable for a host
+   * endpoint, still listed in `undecidable` for addresses that may belong to anything.
+   */
+  readonly nonNamespacedOnly: boolean;
 }
 
 export interface CompiledRule {
@@ -52,7 +81,7 @@ export interface CompiledRule {
   /** Field path of the rule, e.g. `spec.ingress[0]`. */
   readonly path: string;
   /** undefined when missing or invalid (then `invalid` says so). */
-  readonly action: RuleAction | undefined;
+  readonly action: CalicoAction | undefined;
   readonly protocol: number | undefined;
   readonly notProtocol: number | undefined;
   readonly ipVersion: IPVersion | undefined;
@@ -68,8 +97,10 @@ export interface CompiledRule {
   readonly httpConstrained: boolean;
   readonly source: CompiledEntity;
   readonly destination: CompiledEntity;
-  /** Problems, each `path: message`. Non-empty means the rule matches nothing. */
+  /** Problems at the default Calico release, each `path: message`. Non-empty means the rule matches nothing. */
   readonly invalid: readonly string[];
+  /** The rule's problems with their paths, Calico's reasons and the releases they hold for. */
+  readonly problems: readonly Problem[];
 }
 
 export interface CompiledPolicy {
@@ -94,54 +125,49 @@ export interface CompiledPolicy {
   readonly doNotTrack: boolean;
   readonly ingress: readonly CompiledRule[];
   readonly egress: readonly CompiledRule[];
-  /** Every problem found, policy-level and rule-level, each `path: message`. */
+  /** Every problem found at the default Calico release, policy-level and rule-level, each `path: message`. */
   readonly invalid: readonly string[];
+  /** Every problem, with its path, Calico's reason and the releases it holds for (see problemsFor). */
+  readonly problems: readonly Problem[];
   /** The object compiled. */
   readonly object: KubeObject;
 }
 
 type Obj = Record<string, unknown>;
 
-function isObject(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return JSON.stringify(value);
-  return `${typeof value} ${String(value)}`;
-}
-
-function readBool(spec: Obj, key: string, errors: string[]): boolean {
+function readBool(spec: Obj, key: string, problems: Problems): boolean {
   const value = spec[key];
   if (value === undefined || value === null) return false;
   if (typeof value !== 'boolean') {
-    errors.push(`spec.${key}: must be true or false, found ${describe(value)}`);
+    report(problems, `spec.${key}`, `must be true or false, found ${describe(value)}`);
     return false;
   }
   return value;
 }
 
-function readSelector(value: unknown, base: string, key: string, errors: string[]): Selector | undefined {
+function readSelector(value: unknown, path: string, problems: Problems): Selector | undefined {
   if (value === undefined || value === null) return parseSelectorCached('');
   if (typeof value !== 'string') {
-    errors.push(`${base}.${key}: must be a selector string, found ${describe(value)}`);
+    report(problems, path, `must be a selector string, found ${describe(value)}`);
     return undefined;
   }
   try {
     return parseSelectorCached(value);
   } catch (err) {
-    errors.push(`${base}.${key}: ${(err as Error).message}`);
+    report(problems, path, (err as Error).message);
     return undefined;
   }
 }
 
 /** Like readSelector, but absent or empty means "not set". */
-function readOptionalSelector(value: unknown, base: string, key: string, errors: string[]): Selector | undefined {
+function readOptionalSelector(value: unknown, path: string, problems: Problems): Selector | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  return readSelector(value, base, key, errors);
+  return readSelector(value, path, problems);
+}
+
+/** A selector field where Calico refuses global() (every one but an entity's namespaceSelector). */
+function refuseGlobal(value: unknown, path: string, problems: Problems): void {
+  if (typeof value === 'string' && value.includes('global()')) report(problems, path, GLOBAL_ONLY_IN_NAMESPACE_SELECTOR);
 }
 
 /**
@@ -164,12 +190,19 @@ function admitsNonNamespaced(text: string, presenceLabel: string): boolean {
 
 const NO_NETS: readonly Net[] = Object.freeze([]);
 const NONE: readonly string[] = Object.freeze([]);
+const NO_PROBLEMS: readonly Problem[] = Object.freeze([]);
+const NO_FIELDS: Obj = Object.freeze({});
 
-/** `nets` / `notNets` at `${base}.${key}`; paths are only built for an error (this runs per rule side). */
-function readNets(value: unknown, base: string, key: string, errors: string[]): readonly Net[] {
+/** Calico compares the IPv4 text with `0.0.0.0/0`, and an IPv6 net by value (`::/0` in any spelling). */
+const isCatchAll = (text: unknown, net: Net): boolean =>
+  net.prefixLength === 0 && (net.version === 6 || text === '0.0.0.0/0');
+const CATCH_ALL_SINCE = { from: '3.31' } as const;
+
+/** `nets` / `notNets` at `path`; paths of entries are only built for an error (this runs per rule side). */
+function readNets(value: unknown, path: string, negated: boolean, problems: Problems): readonly Net[] {
   if (value === undefined || value === null) return NO_NETS;
   if (!Array.isArray(value)) {
-    errors.push(`${base}.${key}: must be a list of IP addresses or CIDRs, found ${describe(value)}`);
+    report(problems, path, `must be a list of IP addresses or CIDRs, found ${describe(value)}`);
     return NO_NETS;
   }
   if (value.length === 0) return NO_NETS;
@@ -180,8 +213,13 @@ function readNets(value: unknown, base: string, key: string, errors: string[]): 
     try {
       const net = parseNet(value[i]);
       nets[n++] = net;
+      if (negated && isCatchAll(value[i], net)) {
+        report(problems, `${path}[${i}]`, 'catch-all CIDR in negation creates logical contradiction (matches no traffic)', CATCH_ALL_SINCE);
+      }
     } catch (err) {
-      errors.push(`${base}.${key}[${i}]: ${err instanceof NetSyntaxError ? err.message : String(err)}`);
+      if (!(err instanceof NetSyntaxError)) throw err;
+      const comment = typeof value[i] === 'string' && /\s/.test((value[i] as string).trim()) ? ' (text after the address? YAML comments need "#")' : '';
+      report(problems, `${path}[${i}]`, `${err.message}${comment}`);
     }
   }
   nets.length = n;
@@ -200,6 +238,7 @@ class Entity implements CompiledEntity {
   readonly notSelector: Selector | undefined;
   readonly ports: CompiledPorts;
   readonly undecidable: readonly string[];
+  readonly nonNamespacedOnly: boolean;
   #addresses: NetSet | undefined | null = null;
 
   constructor(fields: Omit<CompiledEntity, 'addresses'>) {
@@ -209,6 +248,7 @@ class Entity implements CompiledEntity {
     this.notSelector = fields.notSelector;
     this.ports = fields.ports;
     this.undecidable = fields.undecidable;
+    this.nonNamespacedOnly = fields.nonNamespacedOnly;
     Object.freeze(this);
   }
 
@@ -225,6 +265,7 @@ const ABSENT_ENTITY: CompiledEntity = new Entity({
   notSelector: undefined,
   ports: UNCONSTRAINED_PORTS,
   undecidable: NONE,
+  nonNamespacedOnly: false,
 });
 
 /** nets minus notNets; a lone net's set is shared (see NetSet.ofNet). */
@@ -234,30 +275,55 @@ function addressesOf(nets: readonly Net[], notNets: readonly Net[]): NetSet | un
   return NetSet.from({ nets: nets.length > 0 ? nets : undefined, notNets });
 }
 
-function compileEntity(value: unknown, base: string, side: string, errors: string[]): CompiledEntity {
+const isSet = (v: unknown): boolean => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0);
+
+/** `services` of an entity (`validateEntityRule`): a named service and nothing else that picks endpoints. */
+function checkServices(entity: Obj, path: string, problems: Problems): void {
+  const services = entity['services'];
+  if (!isObject(services)) return;
+  const at = `${path}.services`;
+  const name = services['name'];
+  if (typeof name !== 'string' || name === '') report(problems, `${at}.name`, 'must specify a service name');
+  else if (!DNS_SUBDOMAIN.test(name)) report(problems, `${at}.name`, `${JSON.stringify(name)} is not a valid service name`);
+  const namespace = services['namespace'];
+  if (typeof namespace === 'string' && namespace !== '' && !DNS_SUBDOMAIN.test(namespace)) {
+    report(problems, `${at}.namespace`, `${JSON.stringify(namespace)} is not a valid namespace name`);
+  }
+  if (isSet(entity['namespaceSelector'])) report(problems, at, 'cannot specify NamespaceSelector and Services on the same rule');
+  if (isSet(entity['selector']) || isSet(entity['notSelector'])) report(problems, at, 'cannot specify Selector/NotSelector and Services on the same rule');
+  if (entity['serviceAccounts'] != null) report(problems, at, 'cannot specify ServiceAccounts and Services on the same rule');
+  if (isSet(entity['nets']) || isSet(entity['notNets'])) report(problems, at, 'cannot specify Nets/NotNets and Services on the same rule');
+}
+
+function compileEntity(value: unknown, path: string, problems: Problems): CompiledEntity {
   if (value === undefined || value === null) return ABSENT_ENTITY;
   if (!isObject(value)) {
-    errors.push(`${base}.${side}: must be an object, found ${describe(value)}`);
+    report(problems, path, `must be an object, found ${describe(value)}`);
     return ABSENT_ENTITY;
   }
-  const path = `${base}.${side}`;
-  const nets = readNets(value['nets'], path, 'nets', errors);
-  const notNets = readNets(value['notNets'], path, 'notNets', errors);
-  const selector = readOptionalSelector(value['selector'], path, 'selector', errors);
-  const notSelector = readOptionalSelector(value['notSelector'], path, 'notSelector', errors);
-  const ports = compilePorts(value['ports'], value['notPorts'], path, errors);
+  const nets = readNets(value['nets'], `${path}.nets`, false, problems);
+  const notNets = readNets(value['notNets'], `${path}.notNets`, true, problems);
+  const selector = readOptionalSelector(value['selector'], `${path}.selector`, problems);
+  refuseGlobal(value['selector'], `${path}.selector`, problems);
+  const notSelector = readOptionalSelector(value['notSelector'], `${path}.notSelector`, problems);
+  const ports = compilePorts(value['ports'], value['notPorts'], path, problems);
   let undecidable = NONE;
-  if (value['namespaceSelector'] !== undefined && value['namespaceSelector'] !== '') {
-    readOptionalSelector(value['namespaceSelector'], path, 'namespaceSelector', errors);
+  const namespaceSelector = value['namespaceSelector'];
+  if (namespaceSelector !== undefined && namespaceSelector !== '') {
+    readOptionalSelector(namespaceSelector, `${path}.namespaceSelector`, problems);
+    if (typeof namespaceSelector === 'string' && namespaceSelector.includes('global(') && !LONE_GLOBAL.test(namespaceSelector)) {
+      report(problems, `${path}.namespaceSelector`, 'global() cannot be combined with other selectors');
+    }
     undecidable = ['namespaceSelector'];
   }
-  if (value['serviceAccounts'] !== undefined && value['serviceAccounts'] !== null) undecidable = [...undecidable, 'serviceAccounts'];
+  const serviceAccounts = value['serviceAccounts'];
+  if (serviceAccounts !== undefined && serviceAccounts !== null) {
+    undecidable = [...undecidable, 'serviceAccounts'];
+    if (isObject(serviceAccounts)) readOptionalSelector(serviceAccounts['selector'], `${path}.serviceAccounts.selector`, problems);
+  }
   if (value['services'] !== undefined && value['services'] !== null) {
     undecidable = [...undecidable, 'services'];
-    const mixed = ['nets', 'notNets', 'selector', 'notSelector', 'ports', 'notPorts', 'namespaceSelector'].filter(
-      (key) => value[key] !== undefined && value[key] !== null,
-    );
-    if (mixed.length > 0) errors.push(`${path}.services: cannot be combined with ${mixed.join(', ')}`);
+    checkServices(value, path, problems);
   }
   return new Entity({
     nets: nets.length > 0 ? nets : undefined,
@@ -266,19 +332,26 @@ function compileEntity(value: unknown, base: string, side: string, errors: strin
     notSelector,
     ports,
     undecidable: undecidable === NONE ? NONE : Object.freeze(undecidable),
+    nonNamespacedOnly: typeof namespaceSelector === 'string' && LONE_GLOBAL.test(namespaceSelector),
   });
 }
 
-function readProtocol(rule: Obj, key: string, path: string, errors: string[]): number | undefined {
+function readProtocol(rule: Obj, key: string, path: string, problems: Problems): number | undefined {
   const value = rule[key];
   if (value === undefined || value === null) return undefined;
   try {
     return protocolNumber(value);
   } catch (err) {
-    errors.push(`${path}.${key}: ${(err as Error).message}`);
+    report(problems, `${path}.${key}`, (err as Error).message);
     return undefined;
   }
 }
+
+/**
+ * Calico's validator compares a protocol with the names ICMP, ICMPv6 and TCP as written, so a
+ * number (1, 58, 6) is not that name there. Letter case is folded: Felix accepts `tcp`.
+ */
+const namedAs = (value: unknown, name: string): boolean => typeof value === 'string' && value.toLowerCase() === name;
 
 const BOTH_VERSIONS = 3;
 
@@ -289,61 +362,120 @@ function versionsIn(nets: readonly Net[] | undefined): number {
   return bits;
 }
 
-/** The versions a list lets a rule be rendered for: an empty list keeps both. */
-const keptBy = (bits: number): number => (bits === 0 ? BOTH_VERSIONS : bits);
+/** A rule's four address lists, in the order Calico checks them. */
+const NET_LISTS = ['source.nets', 'source.notNets', 'destination.nets', 'destination.notNets'] as const;
 
-function compileRule(value: unknown, index: number, path: string): CompiledRule {
-  const errors: string[] = [];
+const PORT_LISTS = ['ports', 'notPorts'] as const;
+const NAMED_PORTS_WITHOUT_PROTOCOL = { before: '3.32' } as const;
+
+/** `validateRule`'s port checks for one side: numbers need a protocol with ports; names, from v3.32, any protocol or none. */
+function checkPortProtocol(entity: unknown, protocol: number | undefined, rawProtocol: unknown, path: string, problems: Problems): void {
+  if (!isObject(entity)) return;
+  for (let k = 0; k < PORT_LISTS.length; k++) {
+    const list = entity[PORT_LISTS[k]!];
+    if (!Array.isArray(list) || list.length === 0) continue;
+    const at = `${path}.${PORT_LISTS[k]!}`;
+    if (protocol !== undefined) {
+      if (!protocolSupportsPorts(protocol)) report(problems, at, `protocol ${JSON.stringify(rawProtocol)} does not support ports (only TCP, UDP and SCTP do)`);
+      continue;
+    }
+    if (rawProtocol != null) continue; // set but invalid: that is the problem reported
+    const numeric = list.some((p) => typeof p === 'number' || (typeof p === 'string' && /^[0-9:]+$/.test(p)));
+    if (numeric) report(problems, at, 'port numbers and ranges need protocol TCP, UDP or SCTP, but protocol is not set. Fix: set protocol on this rule (one rule per protocol)');
+    else report(problems, at, 'named ports need protocol TCP, UDP or SCTP before Calico v3.32, but protocol is not set', NAMED_PORTS_WITHOUT_PROTOCOL);
+  }
+}
+
+type Direction = 'ingress' | 'egress';
+
+function compileRule(value: unknown, index: number, path: string, direction: Direction, namespaced: boolean): CompiledRule {
+  const problems: Problems = [];
   const rule: Obj = isObject(value) ? value : {};
-  if (!isObject(value)) errors.push(`${path}: a rule must be an object, found ${describe(value)}`);
+  if (!isObject(value)) report(problems, path, `a rule must be an object, found ${describe(value)}`);
 
-  let action: RuleAction | undefined;
+  let action: CalicoAction | undefined;
   const rawAction = rule['action'];
   if (rawAction === undefined || rawAction === null) {
-    if (isObject(value)) errors.push(`${path}.action: required (Allow, Deny, Log or Pass)`);
-  } else if (typeof rawAction === 'string' && (RULE_ACTIONS as readonly string[]).includes(rawAction)) {
-    action = rawAction as RuleAction;
+    if (isObject(value)) report(problems, `${path}.action`, 'required (Allow, Deny, Log or Pass)');
+  } else if (typeof rawAction === 'string' && (CALICO_ACTIONS as readonly string[]).includes(rawAction)) {
+    action = rawAction as CalicoAction;
   } else {
-    errors.push(`${path}.action: must be Allow, Deny, Log or Pass, found ${describe(rawAction)}`);
+    report(problems, `${path}.action`, `must be Allow, Deny, Log or Pass, found ${describe(rawAction)}`);
   }
 
-  const protocol = readProtocol(rule, 'protocol', path, errors);
-  const notProtocol = readProtocol(rule, 'notProtocol', path, errors);
+  const rawProtocol = rule['protocol'];
+  const protocol = readProtocol(rule, 'protocol', path, problems);
+  const notProtocol = readProtocol(rule, 'notProtocol', path, problems);
 
   let ipVersion: IPVersion | undefined;
   const rawVersion = rule['ipVersion'];
   if (rawVersion !== undefined && rawVersion !== null) {
     if (rawVersion === 4 || rawVersion === 6) ipVersion = rawVersion;
-    else errors.push(`${path}.ipVersion: must be 4 or 6, found ${describe(rawVersion)}`);
+    else report(problems, `${path}.ipVersion`, `must be 4 or 6, found ${describe(rawVersion)}`);
   }
 
-  const source = compileEntity(rule['source'], path, 'source', errors);
-  const destination = compileEntity(rule['destination'], path, 'destination', errors);
+  const source = compileEntity(rule['source'], `${path}.source`, problems);
+  const destination = compileEntity(rule['destination'], `${path}.destination`, problems);
 
-  // One IP version per rule, matching ipVersion when set.
-  const sourceNets = versionsIn(source.nets);
-  const sourceNotNets = versionsIn(source.notNets);
-  const destinationNets = versionsIn(destination.nets);
-  const destinationNotNets = versionsIn(destination.notNets);
-  const versions = sourceNets | sourceNotNets | destinationNets | destinationNotNets;
-  const renderedVersions =
-    (ipVersion === undefined ? BOTH_VERSIONS : versionBit(ipVersion)) &
-    keptBy(sourceNets) & keptBy(sourceNotNets) & keptBy(destinationNets) & keptBy(destinationNotNets);
-  if (versions === BOTH_VERSIONS) errors.push(`${path}: mixes IPv4 and IPv6 addresses in nets/notNets; use one IP version per rule`);
-  if (ipVersion !== undefined && (versions === 1 || versions === 2) && versions !== versionBit(ipVersion)) {
-    errors.push(`${path}: ipVersion is ${ipVersion} but nets/notNets hold IPv${ipVersion === 4 ? 6 : 4} addresses`);
+  // One IP version per rule, matching ipVersion when set; Calico reports the list that breaks it.
+  let seen = 0;
+  let renderedVersions = ipVersion === undefined ? BOTH_VERSIONS : versionBit(ipVersion);
+  for (let i = 0; i < NET_LISTS.length; i++) {
+    const bits = versionsIn(i === 0 ? source.nets : i === 1 ? source.notNets : i === 2 ? destination.nets : destination.notNets);
+    if (bits === 0) continue;
+    renderedVersions &= bits;
+    if (ipVersion !== undefined && (bits | versionBit(ipVersion)) !== versionBit(ipVersion)) {
+      report(problems, `${path}.${NET_LISTS[i]!}`, `rule IP version doesn't match CIDR version: ipVersion is ${ipVersion}`);
+    }
+    if ((seen | bits) === BOTH_VERSIONS) {
+      report(problems, `${path}.${NET_LISTS[i]!}`, 'rule contains both IPv4 and IPv6 CIDRs. Fix: split it into an IPv4 rule and an IPv6 rule');
+    }
+    seen |= bits;
   }
 
-  // Ports only with a protocol that has them (numorstring `SupportsPorts`).
-  const portsAllowed = protocol !== undefined && protocolSupportsPorts(protocol);
-  if (!source.ports.unconstrained && !portsAllowed) errors.push(`${path}.source: ports and notPorts need protocol TCP, UDP or SCTP`);
-  if (!destination.ports.unconstrained && !portsAllowed) errors.push(`${path}.destination: ports and notPorts need protocol TCP, UDP or SCTP`);
+  checkPortProtocol(rule['source'], protocol, rawProtocol, `${path}.source`, problems);
+  checkPortProtocol(rule['destination'], protocol, rawProtocol, `${path}.destination`, problems);
 
-  const icmpConstrained = rule['icmp'] != null || rule['notICMP'] != null;
-  if (icmpConstrained && (protocol === undefined || !isIcmp(protocol))) {
-    errors.push(`${path}: icmp and notICMP need protocol ICMP or ICMPv6`);
+  const icmp = rule['icmp'];
+  const notICMP = rule['notICMP'];
+  checkIcmpFields(icmp, `${path}.icmp`, problems);
+  checkIcmpFields(notICMP, `${path}.notICMP`, problems);
+  const icmpProtocol = namedAs(rawProtocol, 'icmp') || namedAs(rawProtocol, 'icmpv6');
+  if (icmp != null && !icmpProtocol) report(problems, `${path}.icmp`, 'rules that specify ICMP fields must set protocol to ICMP');
+  // Calico's validator checks only `icmp`; for `notICMP` Felix still writes `-m icmp ! --icmp-type`
+  // (felix/rules/policy.go), which iptables refuses without `-p icmp`, so it is refused here too.
+  if (notICMP != null && !icmpProtocol) report(problems, `${path}.notICMP`, 'rules that specify ICMP fields must set protocol to ICMP');
+  if (ipVersion !== undefined) {
+    const rawNot = rule['notProtocol'];
+    if (ipVersion !== 4 && (namedAs(rawProtocol, 'icmp') || namedAs(rawNot, 'icmp'))) report(problems, `${path}.ipVersion`, "must set ipversion to '4' with protocol icmp");
+    if (ipVersion !== 6 && (namedAs(rawProtocol, 'icmpv6') || namedAs(rawNot, 'icmpv6'))) report(problems, `${path}.ipVersion`, "must set ipversion to '6' with protocol icmpv6");
   }
 
+  const http = rule['http'];
+  if (http != null) {
+    checkHttpMatch(http, `${path}.http`, problems);
+    if (rawProtocol != null && !namedAs(rawProtocol, 'tcp')) report(problems, `${path}.protocol`, 'rules that specify HTTP fields must set protocol to TCP or empty');
+    if (action !== undefined && action !== 'Allow') report(problems, `${path}.http`, 'only valid for Allow rules');
+    if (direction === 'egress') report(problems, `${path}.http`, 'not allowed in egress rules');
+  }
+
+  // Services: a destination on egress, a source on ingress.
+  const src = isObject(rule['source']) ? rule['source'] : NO_FIELDS;
+  const dst = isObject(rule['destination']) ? rule['destination'] : NO_FIELDS;
+  const egress = direction === 'egress';
+  const wrongSide = egress ? src : dst;
+  const rightSide = egress ? dst : src;
+  if (wrongSide['services'] != null) report(problems, `${path}.${egress ? 'source' : 'destination'}.services`, `not allowed in ${direction} rule ${egress ? 'source' : 'destination'}`);
+  // A NetworkPolicy's services default to its own namespace; a global one must name it.
+  if (!namespaced && isObject(rightSide['services']) && !rightSide['services']['namespace']) report(problems, `${path}.${egress ? 'destination' : 'source'}.services.namespace`, 'must specify a namespace');
+  if (dst['services'] != null) {
+    if (isSet(dst['ports'])) report(problems, `${path}.destination.ports`, 'cannot specify ports with a service selector');
+    if (isSet(dst['notPorts'])) report(problems, `${path}.destination.notPorts`, 'cannot specify notports with a service selector');
+  }
+
+  if (isObject(rule['metadata'])) checkAnnotations(rule['metadata']['annotations'], `${path}.metadata.annotations`, problems);
+
+  const current = problems.length === 0 ? NO_PROBLEMS : Object.freeze(problems);
   return Object.freeze({
     index,
     path,
@@ -352,22 +484,34 @@ function compileRule(value: unknown, index: number, path: string): CompiledRule 
     notProtocol,
     ipVersion,
     renderedVersions,
-    icmpConstrained,
-    httpConstrained: rule['http'] != null,
+    icmpConstrained: icmp != null || notICMP != null,
+    httpConstrained: http != null,
     source,
     destination,
-    invalid: errors.length === 0 ? NONE : Object.freeze(errors),
+    invalid: atDefault(current),
+    problems: current,
   });
 }
 
-function compileRules(value: unknown, key: 'ingress' | 'egress', errors: string[]): CompiledRule[] {
+/** `path: message` of the problems that hold at the default release. */
+function atDefault(problems: readonly Problem[]): readonly string[] {
+  if (problems.length === 0) return NONE;
+  const out: string[] = [];
+  for (let i = 0; i < problems.length; i++) {
+    const p = problems[i]!;
+    if (holdsFor(p, DEFAULT_CALICO_VERSION)) out.push(`${p.path}: ${p.message}`);
+  }
+  return out.length === 0 ? NONE : Object.freeze(out);
+}
+
+function compileRules(value: unknown, key: Direction, namespaced: boolean, problems: Problems): CompiledRule[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) {
-    errors.push(`spec.${key}: must be a list of rules, found ${describe(value)}`);
+    report(problems, `spec.${key}`, `must be a list of rules, found ${describe(value)}`);
     return [];
   }
   const rules = new Array<CompiledRule>(value.length);
-  for (let i = 0; i < value.length; i++) rules[i] = compileRule(value[i], i, `spec.${key}[${i}]`);
+  for (let i = 0; i < value.length; i++) rules[i] = compileRule(value[i], i, `spec.${key}[${i}]`, key, namespaced);
   return rules;
 }
 
@@ -375,19 +519,20 @@ function readTypes(
   value: unknown,
   hasIngress: boolean,
   hasEgress: boolean,
-  errors: string[],
+  problems: Problems,
 ): { types: PolicyType[]; defaulted: boolean } {
   const types: PolicyType[] = [];
   if (value !== undefined && value !== null) {
     if (!Array.isArray(value)) {
-      errors.push(`spec.types: must be a list of Ingress and/or Egress, found ${describe(value)}`);
+      report(problems, 'spec.types', `must be a list of Ingress and/or Egress, found ${describe(value)}`);
     } else {
       value.forEach((item: unknown, i) => {
         if (item === 'Ingress' || item === 'Egress') {
-          if (types.includes(item)) errors.push(`spec.types[${i}]: ${item} is listed twice`);
+          if (types.includes(item)) report(problems, `spec.types[${i}]`, `'${item}' type specified more than once`);
           else types.push(item);
         } else {
-          errors.push(`spec.types[${i}]: must be Ingress or Egress, found ${describe(item)}`);
+          const nested = isObject(item) ? ' (a rule object: the rules are nested under "types"; is the "ingress:" key missing?)' : '';
+          report(problems, `spec.types[${i}]`, `must be Ingress or Egress, found ${describe(item)}${nested}`);
         }
       });
     }
@@ -422,62 +567,91 @@ export function compileStoredPolicy(obj: KubeObject): CompiledPolicy {
   return compiled;
 }
 
+/** The problems of a compiled policy that hold for Calico `version` (`major.minor`). */
+export function problemsFor(policy: CompiledPolicy, version: string): Problem[] {
+  return policy.problems.filter((p) => holdsFor(p, version));
+}
+
+/** The problems a named check found (they hold for every release). */
+export function problemsOf(policy: CompiledPolicy, check: NamedCheck): Problem[] {
+  return policy.problems.filter((p) => p.check === check);
+}
+
 /** Policy-level selectors that scope a policy to namespaced endpoints, with the label Calico folds them into. */
 const SCOPE_SELECTORS = [
   ['namespaceSelector', 'projectcalico.org/namespace'],
   ['serviceAccountSelector', 'projectcalico.org/serviceaccount'],
 ] as const;
 
-function pushAll(to: string[], from: readonly string[]): void {
+function pushAll<T>(to: T[], from: readonly T[]): void {
   for (let i = 0; i < from.length; i++) to.push(from[i]!);
 }
 
 function compile(obj: KubeObject): CompiledPolicy {
-  const errors: string[] = [];
+  const problems: Problems = [];
   const name = typeof obj.metadata?.name === 'string' ? obj.metadata.name : '';
+  // A namespaced (Calico) NetworkPolicy compiles the same way; its names and `services` differ.
+  const namespaced = obj.kind === 'NetworkPolicy';
+  checkMetadata(obj.metadata, namespaced, problems);
   const spec: Obj = isObject(obj.spec) ? obj.spec : {};
-  if (obj.spec !== undefined && !isObject(obj.spec)) errors.push(`spec: must be an object, found ${describe(obj.spec)}`);
+  if (obj.spec !== undefined && !isObject(obj.spec)) report(problems, 'spec', `must be an object, found ${describe(obj.spec)}`);
 
   let tier = DEFAULT_TIER;
-  if (typeof spec['tier'] === 'string' && spec['tier'] !== '') tier = spec['tier'];
-  else if (spec['tier'] != null && spec['tier'] !== '') errors.push(`spec.tier: must be a string, found ${describe(spec['tier'])}`);
+  const rawTier = spec['tier'];
+  if (typeof rawTier === 'string' && rawTier !== '') {
+    tier = rawTier;
+    if (!DNS_LABEL.test(rawTier)) report(problems, 'spec.tier', `${JSON.stringify(rawTier)} is not a valid tier name (lower case alphanumeric characters or '-')`);
+  } else if (rawTier != null && rawTier !== '') report(problems, 'spec.tier', `must be a string, found ${describe(rawTier)}`);
 
   let order = Number.POSITIVE_INFINITY;
   const rawOrder = spec['order'];
   if (rawOrder !== undefined && rawOrder !== null) {
     if (typeof rawOrder === 'number' && Number.isFinite(rawOrder)) order = rawOrder;
-    else errors.push(`spec.order: must be a number, found ${describe(rawOrder)}`);
+    else report(problems, 'spec.order', `must be a number, found ${describe(rawOrder)}`);
   }
 
-  const selector = readSelector(spec['selector'], 'spec', 'selector', errors);
+  const selector = readSelector(spec['selector'], 'spec.selector', problems);
+  refuseGlobal(spec['selector'], 'spec.selector', problems);
   let selectsNonNamespaced = true;
   for (let i = 0; i < SCOPE_SELECTORS.length; i++) {
     const key = SCOPE_SELECTORS[i]![0];
     const text = spec[key];
     if (text === undefined || text === null || text === '') continue;
-    if (readOptionalSelector(text, 'spec', key, errors) === undefined) selectsNonNamespaced = false;
+    refuseGlobal(text, `spec.${key}`, problems);
+    if (readOptionalSelector(text, `spec.${key}`, problems) === undefined) selectsNonNamespaced = false;
     else if (!admitsNonNamespaced(text as string, SCOPE_SELECTORS[i]![1])) selectsNonNamespaced = false;
   }
 
-  const preDNAT = readBool(spec, 'preDNAT', errors);
-  const applyOnForward = readBool(spec, 'applyOnForward', errors);
-  const doNotTrack = readBool(spec, 'doNotTrack', errors);
+  const preDNAT = readBool(spec, 'preDNAT', problems);
+  const applyOnForward = readBool(spec, 'applyOnForward', problems);
+  const doNotTrack = readBool(spec, 'doNotTrack', problems);
+  checkPerformanceHints(spec['performanceHints'], problems);
 
-  const ingress = compileRules(spec['ingress'], 'ingress', errors);
-  const egress = compileRules(spec['egress'], 'egress', errors);
-  const { types, defaulted } = readTypes(spec['types'], ingress.length > 0, egress.length > 0, errors);
+  const ingress = compileRules(spec['ingress'], 'ingress', namespaced, problems);
+  const egress = compileRules(spec['egress'], 'egress', namespaced, problems);
+  const { types, defaulted } = readTypes(spec['types'], ingress.length > 0, egress.length > 0, problems);
 
-  // Calico's cross-field checks (libcalico-go/lib/validator/v3/validator.go).
-  if (preDNAT && doNotTrack) errors.push('spec: preDNAT and doNotTrack cannot both be true');
-  if (preDNAT && egress.length > 0) errors.push('spec.egress: a preDNAT policy cannot have egress rules');
-  if (preDNAT && !defaulted && types.includes('Egress')) errors.push('spec.types: a preDNAT policy cannot have the Egress type');
+  // Calico's cross-field checks (validateGlobalNetworkPolicySpec; the same as CEL rules on the type).
+  if (preDNAT && doNotTrack) {
+    problems.push({ path: 'spec.doNotTrack', message: 'PreDNAT and DoNotTrack cannot both be true, for a given PolicySpec', check: 'preDNAT-with-doNotTrack' });
+  }
+  if (preDNAT && egress.length > 0) problems.push({ path: 'spec.egress', message: 'PreDNAT PolicySpec cannot have any Egress rules', check: 'preDNAT-with-egress' });
+  if (preDNAT && !defaulted && types.includes('Egress')) {
+    const at = (spec['types'] as unknown[]).indexOf('Egress');
+    problems.push({ path: `spec.types[${at}]`, message: "PreDNAT PolicySpec cannot have 'egress' Type", check: 'preDNAT-with-egress' });
+  }
   if ((preDNAT || doNotTrack) && !applyOnForward) {
-    errors.push('spec.applyOnForward: must be true when preDNAT or doNotTrack is true');
+    problems.push({
+      path: 'spec.applyOnForward',
+      message: 'ApplyOnForward must be true if either PreDNAT or DoNotTrack is true, for a given PolicySpec',
+      check: 'applyOnForward-required',
+    });
   }
 
-  for (let i = 0; i < ingress.length; i++) pushAll(errors, ingress[i]!.invalid);
-  for (let i = 0; i < egress.length; i++) pushAll(errors, egress[i]!.invalid);
+  for (let i = 0; i < ingress.length; i++) pushAll(problems, ingress[i]!.problems);
+  for (let i = 0; i < egress.length; i++) pushAll(problems, egress[i]!.problems);
 
+  const frozen = Object.freeze(problems);
   const compiled: CompiledPolicy = Object.freeze({
     name,
     tier,
@@ -491,7 +665,8 @@ function compile(obj: KubeObject): CompiledPolicy {
     doNotTrack,
     ingress: Object.freeze(ingress),
     egress: Object.freeze(egress),
-    invalid: Object.freeze(errors),
+    invalid: atDefault(frozen),
+    problems: frozen,
     object: obj,
   });
   return compiled;

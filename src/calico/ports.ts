@@ -20,7 +20,8 @@ import {
   type Interval,
   type IntervalList,
 } from './intervals.ts';
-import { boundedMemo } from './memo.ts';
+import { gauged, ParseCache } from './memo.ts';
+import { report, type Problems } from './validation.ts';
 
 export const MIN_PORT = 1;
 export const MAX_PORT = 65535;
@@ -38,7 +39,7 @@ export type PortValue =
 export class PortSyntaxError extends Error {
   readonly input: unknown;
   constructor(input: unknown, reason: string) {
-    super(`${typeof input === 'string' ? JSON.stringify(input) : String(input)} is not a valid port: ${reason}`);
+    super(`${typeof input === 'string' ? JSON.stringify(input) : typeof input === 'number' ? String(input) : typeof input} is not a valid port: ${reason}`);
     this.name = 'PortSyntaxError';
     this.input = input;
   }
@@ -62,12 +63,12 @@ function checkNumber(input: unknown, n: number, what: string): number {
  * @example parsePort('metrics')      // { kind: 'named', name: 'metrics' }
  */
 export function parsePort(value: unknown): PortValue {
-  if (typeof value !== 'number' && typeof value !== 'string') return parsePortUncached(value);
-  return parsePortCached(value);
+  // A number needs no cache: its PortValue is made as fast as it is looked up.
+  return typeof value === 'string' ? portCache.get(value) : parsePortUncached(value);
 }
 
 // Port entries repeat across rules and requests, and a PortValue is immutable: one is shared.
-const parsePortCached = boundedMemo(10_000, (value: string | number) => parsePortUncached(value));
+const portCache = gauged(new ParseCache('ports', 1024 * 1024, parsePortUncached, (text) => 64 + 2 * text.length));
 
 function parsePortUncached(value: unknown): PortValue {
   if (typeof value === 'number') {
@@ -244,10 +245,10 @@ interface SplitList {
 const EMPTY_LIST: SplitList = Object.freeze({ numeric: [], named: [], count: 0 }) as SplitList;
 
 /** `ports` or `notPorts` at `${base}.${key}`; the path is only built for an error. */
-function splitList(list: unknown, base: string, key: string, errors: string[]): SplitList {
+function splitList(list: unknown, base: string, key: string, problems: Problems): SplitList {
   if (list === undefined || list === null) return EMPTY_LIST;
   if (!Array.isArray(list)) {
-    errors.push(`${base}.${key}: must be a list of ports`);
+    report(problems, `${base}.${key}`, 'must be a list of ports');
     return EMPTY_LIST;
   }
   if (list.length === 0) return EMPTY_LIST;
@@ -259,7 +260,7 @@ function splitList(list: unknown, base: string, key: string, errors: string[]): 
       if (port.kind === 'named') named.push(port.name);
       else numeric.push(port);
     } catch (err) {
-      errors.push(`${base}.${key}[${i}]: ${(err as Error).message}`);
+      report(problems, `${base}.${key}[${i}]`, (err as Error).message);
     }
   }
   return { numeric, named, count: list.length };
@@ -267,26 +268,39 @@ function splitList(list: unknown, base: string, key: string, errors: string[]): 
 
 /**
  * Compiles `ports` / `notPorts` of one side of a rule at `path`. Invalid entries are
- * reported in `errors` and left out of the sets.
+ * reported in `problems` and left out of the sets.
  */
-export function compilePorts(ports: unknown, notPorts: unknown, path: string, errors: string[]): CompiledPorts {
+export function compilePorts(ports: unknown, notPorts: unknown, path: string, problems: Problems): CompiledPorts {
   // Port lists repeat across rules, policies and reviews (443, 53, the node-port range...), and
   // a CompiledPorts is immutable: valid short lists are compiled once, keyed by their JSON.
   if (isEmptyList(ports) && isEmptyList(notPorts)) return UNCONSTRAINED_PORTS; // most rule sides
   const key = cacheKey(ports, notPorts);
-  if (key === undefined) return compileUncached(ports, notPorts, path, errors);
-  const hit = compiledCache.get(key);
-  if (hit !== undefined) return hit;
-  const before = errors.length;
-  const compiled = compileUncached(ports, notPorts, path, errors);
-  if (errors.length === before) {
-    if (compiledCache.size >= 4_096) compiledCache.clear();
-    compiledCache.set(key, compiled);
+  if (key === undefined) return compileUncached(ports, notPorts, path, problems);
+  const compiled = compiledCache.get(key);
+  if (compiled === INVALID_PORTS) {
+    // The cache only remembers that the list is invalid: it is compiled again for its problems, at this path.
+    return compileUncached(ports, notPorts, path, problems);
   }
   return compiled;
 }
 
-const compiledCache = new Map<string, CompiledPorts>();
+/** Stands in the cache for a list with errors, which are reported afresh (they name the path). */
+const INVALID_PORTS: CompiledPorts = Object.freeze({ ...UNCONSTRAINED_PORTS });
+
+const compiledCache = gauged(
+  new ParseCache<CompiledPorts>(
+    'compiled ports',
+    2 * 1024 * 1024,
+    (key) => {
+      const [ports, notPorts] = JSON.parse(key) as [unknown, unknown];
+      const problems: Problems = [];
+      const compiled = compileUncached(ports, notPorts, '', problems);
+      return problems.length === 0 ? compiled : INVALID_PORTS;
+    },
+    // Interval sets of a few ranges, the named-port lists and two bound pairs.
+    (key) => 1024 + 2 * key.length,
+  ),
+);
 
 /** The cache key of a `ports` / `notPorts` pair: only absent lists and short lists of numbers and strings have one. */
 function cacheKey(ports: unknown, notPorts: unknown): string | undefined {
@@ -308,9 +322,9 @@ function cacheableList(list: unknown): boolean {
   return true;
 }
 
-function compileUncached(ports: unknown, notPorts: unknown, path: string, errors: string[]): CompiledPorts {
-  const inc = splitList(ports, path, 'ports', errors);
-  const exc = splitList(notPorts, path, 'notPorts', errors);
+function compileUncached(ports: unknown, notPorts: unknown, path: string, problems: Problems): CompiledPorts {
+  const inc = splitList(ports, path, 'ports', problems);
+  const exc = splitList(notPorts, path, 'notPorts', problems);
   if (inc.count === 0 && exc.count === 0) return UNCONSTRAINED_PORTS;
   const included = inc.count === 0 ? PortIntervalSet.ALL : PortIntervalSet.of(inc.numeric);
   const excluded = PortIntervalSet.of(exc.numeric);

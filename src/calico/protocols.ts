@@ -30,7 +30,8 @@ export type ProtocolSpec = ProtocolName | string | number;
 export class ProtocolSyntaxError extends Error {
   readonly input: unknown;
   constructor(input: unknown) {
-    const shown = typeof input === 'string' ? JSON.stringify(input) : String(input);
+    // Only strings and numbers are shown as written: String() of an object may run its own toString.
+    const shown = typeof input === 'string' ? JSON.stringify(input) : typeof input === 'number' ? String(input) : typeof input;
     super(`${shown} is not a protocol: expected TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a number from 1 to 255`);
     this.name = 'ProtocolSyntaxError';
     this.input = input;

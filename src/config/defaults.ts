@@ -17,6 +17,7 @@ export const DEFAULT_CONFIG: Config = {
     hostEndpointSelector: "k8s-role == 'node'", // the label the Calico guide uses
     nodePortRange: '30000:32767', // kube-apiserver's default --service-node-port-range
   },
+  calico: { version: '3.32' }, // the release whose validation the policy model follows
   rules: {},
   exemptions: { namespaces: [], usernames: [], groups: [] },
   audit: {

@@ -2,8 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { Ajv, type ErrorObject } from 'ajv';
 import YAML from 'yaml';
 import { parseSelector } from '../calico/selector/index.ts';
+import { deepFreeze } from '../cluster/snapshot-store.ts';
 import { GuardError } from '../errors.ts';
 import { describeSchemaError } from '../kube/field-path.ts';
+import { ALL_RULES } from '../rules/index.ts';
+import { unsupportedRuleActions } from '../rules/registry.ts';
 import { isCidr } from './cidr-format.ts';
 import { DEFAULT_CONFIG } from './defaults.ts';
 import schema from './schema.json' with { type: 'json' };
@@ -49,9 +52,9 @@ export function resolveConfig(document: unknown, source = 'config'): Config {
   return deepFreeze(config);
 }
 
-/** Checks a schema cannot express: the selector parses, the port range is ordered. */
+/** Checks a schema cannot express: the selector parses, the port range is ordered, each rule can take its action. */
 function semanticErrors(config: Config): string[] {
-  const out: string[] = [];
+  const out: string[] = unsupportedRuleActions(config, ALL_RULES);
   try {
     parseSelector(config.network.hostEndpointSelector);
   } catch (err) {
@@ -85,10 +88,3 @@ export async function loadConfigFile(file: string): Promise<Config> {
 
 export const defaultConfig = (): Config => resolveConfig({}, 'built-in defaults');
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}

@@ -22,6 +22,7 @@ export interface Config {
     hostEndpointSelector: string;
     nodePortRange: string;
   };
+  calico: { version: string };
   rules: Partial<Record<string, RuleAction>>;
   exemptions: { namespaces: string[]; usernames: string[]; groups: string[] };
   audit: {

@@ -1,5 +1,6 @@
 import { GuardError } from '../errors.ts';
-import { RULE_ACTIONS, type Rule, type Stage } from './types.ts';
+import type { Config } from '../config/types.ts';
+import { RULE_ACTIONS, supportedActions, type Rule, type Stage } from './types.ts';
 
 const ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const STAGES: readonly Stage[] = ['mutate', 'validate'];
@@ -31,6 +32,7 @@ export function createRegistry(rules: readonly Rule[]): RuleRegistry {
     if (rule.kinds.length === 0) fail('no kinds');
     if (rule.stages.length === 0 || rule.stages.some((s) => !STAGES.includes(s))) fail(`stages must be among ${STAGES.join(', ')}`);
     if (!RULE_ACTIONS.includes(rule.defaultAction) || (rule.defaultAction as string) === 'off') fail('invalid default action');
+    if (!supportedActions(rule).includes(rule.defaultAction)) fail(`default action ${rule.defaultAction} is not among its actions (${supportedActions(rule).join(', ')})`);
     if (rule.doc.trim() === '') fail('missing doc');
     byId.set(rule.id, rule);
     if (rule.gatesPatches) {
@@ -55,4 +57,20 @@ function listIn(byGroup: Map<string, Map<string, Rule[]>>, group: string, kind: 
   let list = byKind.get(kind);
   if (list === undefined) byKind.set(kind, (list = []));
   return list;
+}
+
+/**
+ * The config's rule actions the rules cannot carry out, one line each naming the rule and the
+ * actions it supports: a `patch` for a rule without a patch would otherwise quietly deny.
+ */
+export function unsupportedRuleActions(config: Pick<Config, 'rules'>, rules: readonly Rule[]): string[] {
+  const out: string[] = [];
+  for (const [id, action] of Object.entries(config.rules)) {
+    const rule = rules.find((r) => r.id === id);
+    if (rule === undefined) out.push(`rules.${id}: no such rule (rules: ${rules.map((r) => r.id).join(', ')})`);
+    else if (action !== undefined && !supportedActions(rule).includes(action)) {
+      out.push(`rules.${id}: "${action}" is not an action of ${id}, which has no patch; its actions are ${supportedActions(rule).join(', ')}`);
+    }
+  }
+  return out;
 }

@@ -13,6 +13,10 @@ import type { KubeObject, Operation } from '../admission/types.ts';
 export type RuleAction = 'enforce' | 'warn' | 'audit' | 'patch' | 'off';
 export const RULE_ACTIONS: readonly RuleAction[] = ['enforce', 'warn', 'audit', 'patch', 'off'];
 
+/** The actions a rule can be set to: `patch` only for a rule that has patches. */
+export const supportedActions = (rule: Pick<Rule, 'patches'>): readonly RuleAction[] =>
+  rule.patches === true ? RULE_ACTIONS : RULE_ACTIONS.filter((a) => a !== 'patch');
+
 /** `mutate` rules see the object as submitted; `validate` rules see it after defaulting and allocation. */
 export type Stage = 'mutate' | 'validate';
 
@@ -80,6 +84,8 @@ export interface Rule {
   readonly gatesPatches?: boolean;
   /** Judges what the object does, so it stays silent when a `gatesPatches` rule finds it invalid. */
   readonly needsValidObject?: boolean;
+  /** Its findings carry a patch at /mutate: only such a rule may be set to `patch` (see supportedActions). */
+  readonly patches?: boolean;
   check(ctx: RuleContext): readonly Finding[];
 }
 

@@ -58,14 +58,14 @@ export const ERROR_CATALOGUE = {
   },
 } as const satisfies Record<string, ErrorSpec>;
 
-export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+export type WebhookErrorCode = keyof typeof ERROR_CATALOGUE;
 
 /** An error with a catalogue code; `status` is the HTTP status to answer with. */
 export class WebhookError extends Error {
-  readonly code: ErrorCode;
+  readonly code: WebhookErrorCode;
   readonly status: number;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: WebhookErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'WebhookError';
     this.code = code;
@@ -75,7 +75,7 @@ export class WebhookError extends Error {
 
 /** Builds the error for `code`, filling the template's `{name}` placeholders from `params`. */
 export function webhookError(
-  code: ErrorCode,
+  code: WebhookErrorCode,
   params: Record<string, string | number>,
   options?: { cause?: unknown },
 ): WebhookError {
@@ -99,7 +99,7 @@ export function errorTableRows(): string[] {
 
 /** The JSON body of an error answer. */
 export interface ErrorBody {
-  code: ErrorCode;
+  code: WebhookErrorCode;
   message: string;
 }
 

@@ -41,18 +41,18 @@ t.test('the guide policies compile cleanly', async (t) => {
 t.test('the guide as published: problems recorded with paths, rules match nothing', async (t) => {
   const clusterIPs = compilePolicy(fixture('guide-as-published', 'allow-cluster-ips'));
   t.same(clusterIPs.invalid, [
-    'spec.ingress[0].destination.nets[0]: "10.20.30.40/32 Cluster IP A" is not an IP address or CIDR',
-    'spec.ingress[1].destination.nets[0]: "10.20.30.41/32 Cluster IP B" is not an IP address or CIDR',
+    'spec.ingress[0].destination.nets[0]: "10.20.30.40/32 Cluster IP A" is not an IP address or CIDR (text after the address? YAML comments need "#")',
+    'spec.ingress[1].destination.nets[0]: "10.20.30.41/32 Cluster IP B" is not an IP address or CIDR (text after the address? YAML comments need "#")',
   ]);
   t.same(clusterIPs.ingress.map((r) => r.invalid.length), [1, 1]);
 
   const pods = compilePolicy(fixture('guide-as-published', 'allow-to-pods'));
-  t.same(pods.invalid, ['spec.ingress[0].destination.nets[0]: "192.168.0.0/16 Pod CIDR" is not an IP address or CIDR']);
+  t.same(pods.invalid, ['spec.ingress[0].destination.nets[0]: "192.168.0.0/16 Pod CIDR" is not an IP address or CIDR (text after the address? YAML comments need "#")']);
 
   const hosts = compilePolicy(fixture('guide-as-published', 'allow-traffic-hostendpoints'));
   t.same(hosts.invalid, [
-    'spec.types[1]: must be Ingress or Egress, found an object',
-    'spec.types[2]: must be Ingress or Egress, found an object',
+    'spec.types[1]: must be Ingress or Egress, found an object (a rule object: the rules are nested under "types"; is the "ingress:" key missing?)',
+    'spec.types[2]: must be Ingress or Egress, found an object (a rule object: the rules are nested under "types"; is the "ingress:" key missing?)',
   ]);
   t.same(hosts.types, ['Ingress'], 'the one valid entry still counts');
   t.same(hosts.ingress, [], 'no ingress rules at all');
@@ -84,11 +84,11 @@ t.test('invalid pieces are recorded, never thrown', async (t) => {
     ['bad selector', { selector: "k8s-role = 'node'" }, [/^spec\.selector: selector "k8s-role = 'node'" is invalid at position/]],
     ['selector not a string', { selector: 3 }, [/^spec\.selector: must be a selector string, found number 3/]],
     ['order not a number', { order: '100' }, [/^spec\.order: must be a number, found "100"/]],
-    ['preDNAT and doNotTrack', { preDNAT: true, doNotTrack: true, applyOnForward: true }, [/preDNAT and doNotTrack cannot both be true/]],
-    ['preDNAT without applyOnForward', { preDNAT: true }, [/^spec\.applyOnForward: must be true when preDNAT or doNotTrack is true/]],
-    ['preDNAT with egress', { preDNAT: true, applyOnForward: true, egress: [{ action: 'Allow' }] }, [/^spec\.egress: a preDNAT policy cannot have egress rules/]],
-    ['preDNAT Egress type', { preDNAT: true, applyOnForward: true, types: ['Egress'] }, [/^spec\.types: a preDNAT policy cannot have the Egress type/]],
-    ['duplicate type', { types: ['Ingress', 'Ingress'] }, [/^spec\.types\[1\]: Ingress is listed twice/]],
+    ['preDNAT and doNotTrack', { preDNAT: true, doNotTrack: true, applyOnForward: true }, [/^spec\.doNotTrack: PreDNAT and DoNotTrack cannot both be true/]],
+    ['preDNAT without applyOnForward', { preDNAT: true }, [/^spec\.applyOnForward: ApplyOnForward must be true if either PreDNAT or DoNotTrack is true/]],
+    ['preDNAT with egress', { preDNAT: true, applyOnForward: true, egress: [{ action: 'Allow' }] }, [/^spec\.egress: PreDNAT PolicySpec cannot have any Egress rules/]],
+    ['preDNAT Egress type', { preDNAT: true, applyOnForward: true, types: ['Egress'] }, [/^spec\.types\[0\]: PreDNAT PolicySpec cannot have 'egress' Type/]],
+    ['duplicate type', { types: ['Ingress', 'Ingress'] }, [/^spec\.types\[1\]: 'Ingress' type specified more than once/]],
     ['ingress not a list', { ingress: { action: 'Allow' } }, [/^spec\.ingress: must be a list of rules/]],
     ['rule not an object', { ingress: ['Allow'] }, [/^spec\.ingress\[0\]: a rule must be an object/]],
     ['missing action', { ingress: [{}] }, [/^spec\.ingress\[0\]\.action: required/]],
@@ -96,13 +96,13 @@ t.test('invalid pieces are recorded, never thrown', async (t) => {
     ['bad protocol', { ingress: [{ action: 'Allow', protocol: 'GRE' }] }, [/^spec\.ingress\[0\]\.protocol: "GRE" is not a protocol/]],
     ['bad notProtocol', { ingress: [{ action: 'Allow', notProtocol: 0 }] }, [/^spec\.ingress\[0\]\.notProtocol: 0 is not a protocol/]],
     ['bad ipVersion', { ingress: [{ action: 'Allow', ipVersion: 5 }] }, [/^spec\.ingress\[0\]\.ipVersion: must be 4 or 6/]],
-    ['ports without protocol', { ingress: [{ action: 'Allow', destination: { ports: [80] } }] }, [/^spec\.ingress\[0\]\.destination: ports and notPorts need protocol TCP, UDP or SCTP/]],
-    ['ports with ICMP', { ingress: [{ action: 'Allow', protocol: 'ICMP', source: { notPorts: [80] } }] }, [/^spec\.ingress\[0\]\.source: ports and notPorts need/]],
-    ['icmp without ICMP', { ingress: [{ action: 'Allow', protocol: 'TCP', icmp: { type: 8 } }] }, [/icmp and notICMP need protocol ICMP or ICMPv6/]],
-    ['mixed versions', { ingress: [{ action: 'Allow', source: { nets: ['10.0.0.0/8'] }, destination: { nets: ['fd00::/8'] } }] }, [/mixes IPv4 and IPv6/]],
-    ['version mismatch', { ingress: [{ action: 'Allow', ipVersion: 6, destination: { nets: ['10.0.0.0/8'] } }] }, [/ipVersion is 6 but nets\/notNets hold IPv4 addresses/]],
+    ['ports without protocol', { ingress: [{ action: 'Allow', destination: { ports: [80] } }] }, [/^spec\.ingress\[0\]\.destination\.ports: port numbers and ranges need protocol TCP, UDP or SCTP/]],
+    ['ports with ICMP', { ingress: [{ action: 'Allow', protocol: 'ICMP', source: { notPorts: [80] } }] }, [/^spec\.ingress\[0\]\.source\.notPorts: protocol "ICMP" does not support ports/]],
+    ['icmp without ICMP', { ingress: [{ action: 'Allow', protocol: 'TCP', icmp: { type: 8 } }] }, [/^spec\.ingress\[0\]\.icmp: rules that specify ICMP fields must set protocol to ICMP/]],
+    ['mixed versions', { ingress: [{ action: 'Allow', source: { nets: ['10.0.0.0/8'] }, destination: { nets: ['fd00::/8'] } }] }, [/^spec\.ingress\[0\]\.destination\.nets: rule contains both IPv4 and IPv6 CIDRs/]],
+    ['version mismatch', { ingress: [{ action: 'Allow', ipVersion: 6, destination: { nets: ['10.0.0.0/8'] } }] }, [/^spec\.ingress\[0\]\.destination\.nets: rule IP version doesn't match CIDR version/]],
     ['bad notSelector', { ingress: [{ action: 'Allow', destination: { notSelector: 'has(' } }] }, [/^spec\.ingress\[0\]\.destination\.notSelector: selector "has\(" is invalid/]],
-    ['services mixed', { ingress: [{ action: 'Allow', destination: { services: { name: 's' }, nets: ['10.0.0.1'] } }] }, [/destination\.services: cannot be combined with nets/]],
+    ['services mixed', { egress: [{ action: 'Allow', destination: { services: { name: 's', namespace: 'n' }, nets: ['10.0.0.1'] } }] }, [/^spec\.egress\[0\]\.destination\.services: cannot specify Nets\/NotNets and Services on the same rule/]],
     ['spec not an object', 'nope', [/^spec: must be an object, found "nope"/]],
     ['bad bool', { preDNAT: 'yes' }, [/^spec\.preDNAT: must be true or false/]],
   ];
@@ -165,4 +165,22 @@ t.test('sortPolicies: tier, then order, then name (felix PolKVLess)', async (t) 
     sortPolicies(policies).map((p) => p.name),
     ['aaa.first', 'sec.first', 'gamma', 'beta', 'zeta', 'alpha', 'delta'],
   );
+});
+
+t.test('a namespaceSelector of global() alone selects non-namespaced endpoints, as Felix reads it', async (t) => {
+  const sides = (namespaceSelector: string) =>
+    compilePolicy(gnp('p', { ingress: [{ action: 'Allow', source: { namespaceSelector, selector: "k8s-role == 'node'" } }] })).ingress[0]!.source;
+  t.equal(sides('global()').nonNamespacedOnly, true);
+  t.equal(sides(' global( ) ').nonNamespacedOnly, true, 'blanks as Calico tokenizes them');
+  t.equal(sides('all()').nonNamespacedOnly, false);
+  t.same(sides('global()').undecidable, ['namespaceSelector'], 'an address may still belong to a namespaced endpoint');
+  t.equal(compilePolicy(gnp('p', { ingress: [{ action: 'Allow' }] })).ingress[0]!.source.nonNamespacedOnly, false, 'absent side');
+});
+
+t.test('a namespaced NetworkPolicy compiles with its own name and services rules', async (t) => {
+  const np = (name: string, spec: unknown) => ({ apiVersion: 'projectcalico.org/v3', kind: 'NetworkPolicy', metadata: { name, namespace: 'team-a' }, spec }) as KubeObject;
+  t.same(compilePolicy(np('knp.default.web', {})).invalid, [], 'the name Calico gives a converted Kubernetes NetworkPolicy');
+  t.same(compilePolicy(np('web', { ingress: [{ action: 'Allow', source: { services: { name: 'api' } } }] })).invalid, [], 'services default to the policy namespace');
+  t.match(compilePolicy({ ...gnp('knp.default.web', {}) }).invalid, [/^metadata\.name: /], 'a global policy may not take that name');
+  t.match(compilePolicy(gnp('p', { ingress: [{ action: 'Allow', source: { services: { name: 'api' } } }] })).invalid, [/services\.namespace: must specify a namespace/]);
 });

@@ -1,10 +1,11 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { defaultConfig, loadConfigFile, resolveConfig } from '../../src/config/load.ts';
 import { DEFAULT_CONFIG } from '../../src/config/defaults.ts';
 import { GuardError } from '../../src/errors.ts';
+import { ALL_RULES } from '../../src/rules/index.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'cig-config-'));
 const file = async (name: string, text: string) => {
@@ -62,6 +63,32 @@ t.test('a bad host-endpoint selector stops start-up', async (t) => {
 
 t.test('a reversed node-port range stops start-up', async (t) => {
   t.throws(() => resolveConfig({ network: { nodePortRange: '32767:30000' } }), { code: 'CIG_ERR_CONFIG_INVALID', message: /network\.nodePortRange/ });
+});
+
+t.test('a patch action for a rule without a patch is a start-up error naming the rule and its actions', async (t) => {
+  for (const rule of ALL_RULES.filter((r) => r.patches !== true)) {
+    t.throws(
+      () => resolveConfig({ rules: { [rule.id]: 'patch' } }),
+      { code: 'CIG_ERR_CONFIG_INVALID', message: new RegExp(`rules\\.${rule.id}: "patch" is not an action of ${rule.id}, which has no patch; its actions are enforce, warn, audit, off`) },
+      rule.id,
+    );
+  }
+  for (const rule of ALL_RULES.filter((r) => r.patches === true)) {
+    t.equal(resolveConfig({ rules: { [rule.id]: 'patch' } }).rules[rule.id], 'patch', `${rule.id} can patch`);
+  }
+});
+
+t.test("the config schema's rule IDs are the registry's", async (t) => {
+  const schema = JSON.parse(await readFile(new URL('../../src/config/schema.json', import.meta.url), 'utf8')) as {
+    properties: { rules: { propertyNames: { enum: string[] } } };
+  };
+  t.same([...schema.properties.rules.propertyNames.enum].sort(), ALL_RULES.map((r) => r.id).sort(), 'schema.json lists exactly the registered rules');
+});
+
+t.test('calico.version', async (t) => {
+  t.equal(defaultConfig().calico.version, '3.32', 'defaults to 3.32');
+  t.equal(resolveConfig({ calico: { version: '3.31' } }).calico.version, '3.31');
+  t.throws(() => resolveConfig({ calico: { version: 'v3.31.2' } }), { code: 'CIG_ERR_CONFIG_INVALID', message: /calico\.version: must match pattern/ });
 });
 
 t.test('a YAML alias bomb is a CIG_ERR_CONFIG_UNREADABLE error, not a crash', async (t) => {

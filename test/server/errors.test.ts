@@ -1,9 +1,9 @@
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { ERROR_CATALOGUE, WebhookError, errorBody, errorTableRows, webhookError } from '../../src/server/errors.ts';
-import type { ErrorCode } from '../../src/server/errors.ts';
+import type { WebhookErrorCode } from '../../src/server/errors.ts';
 
-const codes = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
+const codes = Object.keys(ERROR_CATALOGUE) as WebhookErrorCode[];
 
 t.test('every catalogue entry is well formed', async (t) => {
   for (const code of codes) {

@@ -26,8 +26,8 @@ export interface AllNode {
  * `global()`. In Calico it is meant for a namespaceSelector, where it selects
  * the non-namespaced resources (host endpoints, global network sets) instead
  * of a namespace. It is kept as its own node so callers can decide what it
- * means for them; `Selector.matches` treats it as true only when asked to
- * (`{ global: true }`).
+ * means for them; `Selector.matches` treats it as true, as Felix does, unless
+ * told `{ global: false }`.
  */
 export interface GlobalNode {
   readonly kind: 'global';

@@ -2,14 +2,16 @@ import { containsGlobal, type SelectorNode } from './ast.ts';
 import { compileSelector, type Labels } from './evaluate.ts';
 import { parseSelectorAst } from './parser.ts';
 import { printSelector } from './printer.ts';
+import { gauged, ParseCache } from '../memo.ts';
 
 export interface MatchOptions {
   /**
-   * What global() evaluates to. Calico uses global() in a namespaceSelector
-   * to pick the non-namespaced resources, so it only means something to a
-   * caller that knows whether the thing being matched is namespaced. Calico's
-   * own GlobalNode.Evaluate answers true unconditionally; here it is false
-   * unless the caller says otherwise.
+   * What global() evaluates to; true unless the caller says false, as Felix's
+   * GlobalNode.Evaluate answers. Calico allows global() only in a rule's
+   * namespaceSelector, where the policy compiler reads it as Felix rewrites
+   * it (`!has(projectcalico.org/namespace)`: non-namespaced endpoints only);
+   * elsewhere it reaches Felix only through crd.projectcalico.org/v1 writes,
+   * and Felix then matches every endpoint.
    */
   readonly global?: boolean;
 }
@@ -35,7 +37,7 @@ export function selectorFromAst(source: string, ast: SelectorNode): Selector {
     source,
     ast,
     usesGlobal: containsGlobal(ast),
-    matches: (labels, options) => compiled(labels, options?.global === true),
+    matches: (labels, options) => compiled(labels, options?.global !== false),
     toString: () => (canonical ??= printSelector(ast)),
   };
   return Object.freeze(selector);
@@ -50,67 +52,24 @@ export function parseSelector(source: string): Selector {
 }
 
 /**
- * A bounded cache of parsed selectors, evicting the least recently used (approximately: a hit
- * marks its entry, and eviction gives marked entries a second chance, the "clock" scheme). A
- * hit returns the very object the first parse produced and changes nothing in the map, so the
- * caller's string (a review's) is not kept as a key. Parse errors are not cached, and neither
- * are selectors longer than `maxSourceLength` characters (they are parsed afresh each time), so
- * the memory held stays bounded even when policies arrive through an API that does not limit
- * selector length.
+ * A cache of parsed selectors bounded in bytes (see ParseCache): the shared one holds up to
+ * 16 MiB, charging each selector four bytes a source character for its tree and compiled
+ * matcher on top of its text, so memory stays bounded even when policies arrive through an
+ * API that does not limit selector length. Parse errors are not cached.
  */
-export class SelectorCache {
-  readonly maxEntries: number;
-  readonly maxSourceLength: number;
-  readonly #entries = new Map<string, { selector: Selector; used: boolean }>();
-
-  constructor(maxEntries = 10_000, maxSourceLength = 4096) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-      throw new RangeError(`maxEntries must be a positive integer, not ${maxEntries}`);
-    }
-    if (!Number.isInteger(maxSourceLength) || maxSourceLength < 0) {
-      throw new RangeError(`maxSourceLength must be a non-negative integer, not ${maxSourceLength}`);
-    }
-    this.maxEntries = maxEntries;
-    this.maxSourceLength = maxSourceLength;
-  }
-
-  get size(): number {
-    return this.#entries.size;
+export class SelectorCache extends ParseCache<Selector> {
+  constructor(maxBytes = 16 * 1024 * 1024) {
+    super('selectors', maxBytes, parseSelector, (source) => 512 + 4 * source.length);
   }
 
   parse(source: string): Selector {
-    if (typeof source === 'string' && source.length > this.maxSourceLength) return parseSelector(source);
-    const entries = this.#entries;
-    const hit = entries.get(source);
-    if (hit !== undefined) {
-      hit.used = true;
-      return hit.selector;
-    }
-    const selector = parseSelector(source);
-    while (entries.size >= this.maxEntries) {
-      const [key, oldest] = entries.entries().next().value!;
-      entries.delete(key);
-      if (oldest.used) {
-        // Used since it was last looked at: a second chance, at the back.
-        oldest.used = false;
-        entries.set(key, oldest);
-      }
-    }
-    entries.set(source, { selector, used: false });
-    return selector;
-  }
-
-  clear(): void {
-    this.#entries.clear();
+    return this.get(source);
   }
 }
 
-const sharedCache = new SelectorCache();
+const sharedCache = gauged(new SelectorCache());
 
-/**
- * parseSelector through a shared cache of up to 10,000 selectors (each at
- * most 4096 characters long; longer ones are parsed without caching).
- */
+/** parseSelector through the shared, byte-bounded cache. */
 export function parseSelectorCached(source: string): Selector {
   return sharedCache.parse(source);
 }

@@ -1,8 +1,7 @@
 import { samePolicyName } from '../../admission/calico-apiserver.ts';
-import type { KubeObject } from '../../admission/types.ts';
 import { selectsHostEndpoint } from '../../calico/dataplane.ts';
 import { hostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
-import { recentMemo } from '../../calico/memo.ts';
+import { perSnapshot, recentMemo } from '../../calico/memo.ts';
 import { compileStoredPolicy, type CompiledEntity, type CompiledPolicy, type CompiledRule } from '../../calico/policy.ts';
 import { parseSelectorCached, type SelectorNode } from '../../calico/selector/index.ts';
 import type { ClusterSnapshot } from '../../cluster/types.ts';
@@ -41,25 +40,23 @@ export function policySelectorKeys(policies: readonly CompiledPolicy[]): Set<str
   return out;
 }
 
-interface StoredPolicies {
-  compiled: CompiledPolicy[];
+/** What this module derives from one snapshot. */
+interface Derived {
+  /** The stored policies, compiled. */
+  readonly compiled: readonly CompiledPolicy[];
   /** Label keys any stored policy reads. */
-  keys: ReadonlySet<string>;
+  readonly keys: ReadonlySet<string>;
+  /** Host-endpoint classes by the label keys (and host-endpoint selector) they were split on. */
+  readonly classes: Map<string, HostEndpointClass[]>;
 }
 
-const storedCache = new WeakMap<readonly KubeObject[], StoredPolicies>();
-
-function stored(cluster: ClusterSnapshot): StoredPolicies {
-  let hit = storedCache.get(cluster.globalNetworkPolicies);
-  if (hit === undefined) {
-    const compiled = cluster.globalNetworkPolicies.map(compileStoredPolicy);
-    const keys = new Set<string>();
-    for (const p of compiled) policyKeys(p, keys);
-    hit = { compiled, keys };
-    storedCache.set(cluster.globalNetworkPolicies, hit);
-  }
-  return hit;
-}
+// Per snapshot, not per array: the classes depend on the host endpoints and the policies both.
+const derived = perSnapshot((cluster: ClusterSnapshot): Derived => {
+  const compiled = cluster.globalNetworkPolicies.map(compileStoredPolicy);
+  const keys = new Set<string>();
+  for (const p of compiled) policyKeys(p, keys);
+  return { compiled, keys, classes: new Map() };
+});
 
 /** Labels a selector requires, when it is `a == 'x'` or a conjunction of such terms; else null. */
 function requiredLabels(node: SelectorNode): Record<string, string> | null {
@@ -115,11 +112,9 @@ export interface HostEndpointClass {
   readonly members: number;
 }
 
-const classCache = new WeakMap<readonly KubeObject[], Map<string, HostEndpointClass[]>>();
-
 function classesFor(ctx: Pick<RuleContext, 'cluster' | 'config'>, extra: CompiledPolicy | null): HostEndpointClass[] {
   const { cluster, config } = ctx;
-  const storedPolicies = stored(cluster);
+  const storedPolicies = derived(cluster);
   if (cluster.hostEndpoints.length === 0) {
     const assumed = assumedHostEndpoint(config.network.hostEndpointSelector);
     return assumed === null ? [] : [{ representative: assumed, policies: storedPolicies.compiled.filter((p) => selectsHostEndpoint(p, assumed)), members: 0 }];
@@ -132,12 +127,8 @@ function classesFor(ctx: Pick<RuleContext, 'cluster' | 'config'>, extra: Compile
   }
   if (extra !== null) policyKeys(extra, keys);
   const keyList = [...keys].sort();
-  const cacheKey = keyList.join('\u0000');
-  let byKeys = classCache.get(cluster.hostEndpoints);
-  if (byKeys === undefined) {
-    byKeys = new Map();
-    classCache.set(cluster.hostEndpoints, byKeys);
-  }
+  const cacheKey = `${config.network.hostEndpointSelector}\u0001${keyList.join('\u0000')}`;
+  const byKeys = storedPolicies.classes;
   let classes = byKeys.get(cacheKey);
   if (classes === undefined) {
     const groups = new Map<string, { representative: HostEndpointView; members: number }>();
@@ -203,7 +194,7 @@ export function selectedAfterRequest(policy: CompiledPolicy, ctx: Pick<RuleConte
 
 /** The stored policies that select a host endpoint (for judging a HostEndpoint write or an existing one). */
 export function policiesSelecting(hep: HostEndpointView, cluster: ClusterSnapshot): CompiledPolicy[] {
-  return stored(cluster).compiled.filter((p) => selectsHostEndpoint(p, hep));
+  return derived(cluster).compiled.filter((p) => selectsHostEndpoint(p, hep));
 }
 
 /** "after this change" for a write, "after deleting …" for a DELETE: how findings start. */

@@ -1,6 +1,5 @@
-import { parseSelectorCached } from '../../calico/selector/index.ts';
+import { parseSelectorCached, type Selector } from '../../calico/selector/index.ts';
 import type { RuleContext } from '../types.ts';
-import type { GnpView } from './gnp.ts';
 
 function canonical(selector: string): string | null {
   try {
@@ -16,13 +15,8 @@ function canonical(selector: string): string | null {
  * alone) — it is the configured `network.hostEndpointSelector` (compared after parsing, so
  * quoting and spacing do not matter).
  */
-export function selectsHostEndpoints(gnp: GnpView, { cluster, config }: Pick<RuleContext, 'cluster' | 'config'>): boolean {
-  let selector;
-  try {
-    selector = parseSelectorCached(gnp.selector);
-  } catch {
-    return false; // gnp-schema reports it
-  }
+export function selectsHostEndpoints(selector: Selector | undefined, { cluster, config }: Pick<RuleContext, 'cluster' | 'config'>): boolean {
+  if (selector === undefined) return false; // gnp-schema reports it
   if (cluster.hostEndpoints.length > 0) {
     return cluster.hostEndpoints.some((hep) => selector.matches(hep.metadata?.labels ?? {}));
   }

@@ -32,52 +32,54 @@ t.test('cached selectors are frozen', async (t) => {
 });
 
 t.test('invalid selectors throw every time and are not cached', async (t) => {
-  const cache = new SelectorCache(4);
+  const cache = new SelectorCache(4096);
   for (let i = 0; i < 3; i++) {
     t.throws(() => cache.parse(`a = 'x'`), SelectorSyntaxError, `attempt ${i + 1}`);
   }
   t.equal(cache.size, 0);
+  t.equal(cache.bytes, 0);
   t.throws(() => parseSelectorCached(`a = 'x'`), SelectorSyntaxError);
 });
 
+// Each of these 6-character selectors is charged 2*6 + 512 + 4*6 + 64 = 612 bytes.
+const ENTRY = 612;
+
 t.test('a bounded cache evicts the least recently used entry', async (t) => {
-  const cache = new SelectorCache(2);
+  // Room for four: an entry may take up to a quarter of the bound.
+  const cache = new SelectorCache(4 * ENTRY);
   const a = cache.parse('has(a)');
   const b = cache.parse('has(b)');
-  t.equal(cache.size, 2);
+  cache.parse('has(x)');
+  cache.parse('has(y)');
+  t.equal(cache.size, 4);
+  t.equal(cache.bytes, 4 * ENTRY, 'bytes are counted');
   t.equal(cache.parse('has(a)'), a, 'a hit refreshes a');
   const c = cache.parse('has(c)');
-  t.equal(cache.size, 2, 'still two entries');
+  t.equal(cache.size, 4, 'still four entries');
   t.equal(cache.parse('has(a)'), a, 'a survived: it was used more recently than b');
   t.equal(cache.parse('has(c)'), c, 'c is cached');
   t.not(cache.parse('has(b)'), b, 'b was evicted and is parsed afresh');
+  t.ok(cache.bytes <= cache.maxBytes, 'within the bound');
   cache.clear();
   t.equal(cache.size, 0, 'clear empties the cache');
+  t.equal(cache.bytes, 0, 'and its bytes');
   t.not(cache.parse('has(a)'), a, 'after clear a is parsed afresh');
 });
 
-t.test('long selectors are parsed but not kept', async (t) => {
-  const cache = new SelectorCache(10, 20);
-  const short = `a == '${'x'.repeat(13)}'`; // 20 characters
-  const long = `a == '${'x'.repeat(14)}'`; // 21 characters
-  t.equal(cache.parse(short), cache.parse(short), 'a selector at the limit is cached');
+t.test('a selector over a quarter of the bound is parsed but not kept', async (t) => {
+  const cache = new SelectorCache(8 * ENTRY);
+  const short = 'has(a)';
+  const long = `a == '${'x'.repeat(400)}'`;
+  t.equal(cache.parse(short), cache.parse(short), 'a small selector is cached');
   const first = cache.parse(long);
-  t.equal(first.matches({ a: 'x'.repeat(14) }), true, 'a longer one still parses');
+  t.equal(first.matches({ a: 'x'.repeat(400) }), true, 'a large one still parses');
   t.not(cache.parse(long), first, 'but is parsed afresh each time');
   t.equal(cache.size, 1);
-  const shared = `has(${'k'.repeat(500)}) && ${Array.from({ length: 8 }, (_, i) => `has(${'k'.repeat(500)}${i})`).join(' && ')}`;
-  t.ok(shared.length > 4096);
-  t.not(parseSelectorCached(shared), parseSelectorCached(shared), 'the shared cache skips selectors over 4096 characters');
 });
 
-t.test('the cache limits must be integers in range', async (t) => {
+t.test('the byte bound must be a positive integer', async (t) => {
   for (const bad of [0, -1, 1.5, Number.NaN]) {
-    t.throws(() => new SelectorCache(bad), RangeError, `maxEntries ${bad}`);
+    t.throws(() => new SelectorCache(bad), RangeError, `maxBytes ${bad}`);
   }
-  for (const bad of [-1, 2.5, Number.NaN]) {
-    t.throws(() => new SelectorCache(10, bad), RangeError, `maxSourceLength ${bad}`);
-  }
-  const defaults = new SelectorCache();
-  t.equal(defaults.maxEntries, 10_000, 'default size');
-  t.equal(defaults.maxSourceLength, 4096, 'default longest source');
+  t.equal(new SelectorCache().maxBytes, 16 * 1024 * 1024, 'default bound');
 });

@@ -111,20 +111,21 @@ t.test('keys inherited from Object.prototype are absent', async (t) => {
   );
 });
 
-t.test('global() is false unless the caller asks for it', async (t) => {
+t.test('global() is true, as Felix evaluates it, unless the caller says false', async (t) => {
+  // libcalico-go/lib/selector/parser/ast.go: GlobalNode.Evaluate returns true.
   const table: ReadonlyArray<readonly [string, boolean, boolean]> = [
-    // [selector, result without option / with global: false, result with global: true]
-    ['global()', false, true],
-    ['!global()', true, false],
-    ['global() || has(a)', false, true],
-    ['global() && all()', false, true],
+    // [selector, result without option / with global: true, result with global: false]
+    ['global()', true, false],
+    ['!global()', false, true],
+    ['global() || has(a)', true, false],
+    ['global() && all()', true, false],
     ['has(a)', false, false],
   ];
-  for (const [source, plain, global] of table) {
+  for (const [source, felix, notGlobal] of table) {
     const sel = parseSelector(source);
-    t.equal(sel.matches({ b: '' }), plain, `${source} without options`);
-    t.equal(sel.matches({ b: '' }, { global: false }), plain, `${source} with global: false`);
-    t.equal(sel.matches({ b: '' }, { global: true }), global, `${source} with global: true`);
+    t.equal(sel.matches({ b: '' }), felix, `${source} without options`);
+    t.equal(sel.matches({ b: '' }, { global: true }), felix, `${source} with global: true`);
+    t.equal(sel.matches({ b: '' }, { global: false }), notGlobal, `${source} with global: false`);
   }
 });
 
