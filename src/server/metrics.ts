@@ -19,6 +19,7 @@ import client from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { DecisionKind } from '../admission/audit-record.ts';
 import type { ResourceHealth } from '../cluster/types.ts';
+import { parseCacheStats } from '../calico/memo.ts';
 
 export type WebhookPath = '/mutate' | '/validate';
 export const WEBHOOK_PATHS: readonly WebhookPath[] = ['/mutate', '/validate'];
@@ -179,6 +180,26 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       // The cache keeps the count; copied at each scrape.
       this.reset();
       for (const r of health()) this.inc({ resource: r.resource }, r.restarts);
+    },
+  });
+  // The parse caches (selectors, nets, ports) of this thread, bounded in estimated bytes; the
+  // analysis worker keeps its own, with the same bounds.
+  new client.Gauge({
+    name: 'clusterip_guard_parse_cache_bytes',
+    help: 'Estimated bytes held by a parse cache of the main thread, by cache.',
+    labelNames: ['cache'],
+    registers,
+    collect() {
+      for (const c of parseCacheStats()) this.set({ cache: c.name }, c.bytes);
+    },
+  });
+  new client.Gauge({
+    name: 'clusterip_guard_parse_cache_max_bytes',
+    help: 'The byte bound of a parse cache, by cache.',
+    labelNames: ['cache'],
+    registers,
+    collect() {
+      for (const c of parseCacheStats()) this.set({ cache: c.name }, c.maxBytes);
     },
   });
   const analysisQueue = new client.Gauge({

@@ -91,6 +91,21 @@ t.test('process and Node.js metrics, event-loop lag included; other registries a
   t.match(text, /^clusterip_guard_webhook_requests_total\{/m, 'and our own');
 });
 
+t.test('parse caches: bytes held and their bound, per cache', async (t) => {
+  const { parseNet } = await import('../../src/calico/nets.ts');
+  const { parseCacheStats } = await import('../../src/calico/memo.ts');
+  parseNet('198.51.100.0/24');
+  const text = await createMetrics({ processMetrics: false }).render();
+  const stats = parseCacheStats();
+  t.ok(stats.length > 0);
+  for (const c of stats) {
+    t.equal(line(text, `clusterip_guard_parse_cache_max_bytes{cache="${c.name}"}`), `clusterip_guard_parse_cache_max_bytes{cache="${c.name}"} ${c.maxBytes}`, `${c.name} bound`);
+    const held = Number(line(text, `clusterip_guard_parse_cache_bytes{cache="${c.name}"}`)!.split(' ')[1]);
+    t.ok(held >= 0 && held <= c.maxBytes, `${c.name}: ${held} bytes within its bound`);
+  }
+  t.ok(stats.some((c) => c.bytes > 0 && Number(line(text, `clusterip_guard_parse_cache_bytes{cache="${c.name}"}`)!.split(' ')[1]) === c.bytes), 'a cache in use shows its bytes');
+});
+
 t.test('the same handle is returned for a path; unknown paths are refused', async (t) => {
   const metrics = createMetrics({ processMetrics: false });
   t.equal(metrics.webhook('/mutate'), metrics.webhook('/mutate'));
