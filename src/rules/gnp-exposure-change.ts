@@ -14,7 +14,7 @@ import { viewFlow, matchRuleView } from '../calico/flow.ts';
 import { NetSet } from '../calico/nets.ts';
 import { compilePolicy, governsIngress, type CompiledPolicy } from '../calico/policy.ts';
 import { destinationFlow, type Destination } from '../calico/reachability.ts';
-import type { Finding, Rule, RuleContext } from './types.ts';
+import { isExisting, type Finding, type Rule, type RuleContext } from './types.ts';
 import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
 import { answerTarget, destinationOf, exposedService, groupsAfterWrite, hostGroups, storedPolicies, type HostGroup, type ServiceTarget } from './support/service-reach.ts';
 import { sourcesText } from './support/verdict-text.ts';
@@ -95,6 +95,9 @@ export const gnpExposureChange: Rule = {
   doc: 'Says how this GlobalNetworkPolicy write changes who reaches each exposed Service cluster IP port (only the ports whose answer changes, capped with a count of the rest).',
   check(ctx) {
     if (ctx.cluster.source === 'static' || ctx.cluster.exposedServices.length === 0) return []; // nothing known to compare
+    // A policy as it stands changes nothing: an audit judges each exposed Service's reach on the
+    // Service itself (service-cluster-ip-open), not once per policy that shapes it.
+    if (isExisting(ctx)) return [];
     const lines = exposureChanges(ctx);
     if (lines.length === 0) return [];
     const shown: string[] = [];

@@ -14,6 +14,13 @@ t.test('only the Services whose answer changes are named', async (t) => {
   t.notMatch(f!.message, /svc-b/);
 });
 
+t.test('an existing policy is not a change: silent in an audit (each Service is judged by service-cluster-ip-open)', async (t) => {
+  const c = cases.find((x) => x.name.startsWith('UPDATE widening'))!;
+  const ctx = { stage: 'validate' as const, operation: c.operation ?? 'CREATE', object: c.object, oldObject: c.oldObject ?? null, config: config({}), cluster: snapshot(c.cluster ?? {}) };
+  t.equal(gnpExposureChange.check(ctx).length, 1, 'the write is reported');
+  t.same(gnpExposureChange.check({ ...ctx, mode: 'existing' }), [], 'the same policy as it stands is not');
+});
+
 t.test('the capped list stays within the warning budget and counts the rest', async (t) => {
   const [f] = run('many Services');
   t.ok(f!.message.length < 2_000, `${f!.message.length} characters`);
