@@ -7,7 +7,10 @@ import { isCalicoApiServerRelay } from './calico-apiserver.ts';
 import { evaluate, findingText, type Evaluation } from './evaluate.ts';
 import type { AdmissionRequest, AdmissionResponse } from './types.ts';
 
-export type Admit = (stage: Stage, request: AdmissionRequest) => { response: AdmissionResponse; audit: AuditRecord };
+/** What a review gets back: the reply to the API server and the audit line. */
+export type Decision = { response: AdmissionResponse; audit: AuditRecord };
+/** A synchronous decision over the current snapshot (the server's `Admit` may defer it to a worker). */
+export type Decide = (stage: Stage, request: AdmissionRequest) => Decision;
 
 export interface AdmitDeps {
   registry: RuleRegistry;
@@ -108,7 +111,7 @@ function annotationValue(list: ReadonlyArray<Omit<AuditFinding, 'rule'>>): strin
  * CONNECT, exempt requests and calico-apiserver's relayed writes are allowed untouched; DELETE
  * reaches only rules that judge it.
  */
-export function createAdmit(deps: AdmitDeps): Admit {
+export function createAdmit(deps: AdmitDeps): Decide {
   const { registry, config } = deps;
   return (stage, request) => {
     const { group, version, kind } = request.kind;

@@ -21,14 +21,13 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { AuditRecord } from '../admission/audit-record.ts';
+import type { Decision } from '../admission/decide.ts';
 import type { AdmissionRequest, AdmissionResponse } from '../admission/types.ts';
 import type { ClusterSnapshot, ClusterState } from '../cluster/types.ts';
 import type { Config } from '../config/types.ts';
 import type { Stage } from '../rules/types.ts';
 
 export type SkipReason = 'queue-full' | 'budget' | 'worker-failed';
-export type Decision = { response: AdmissionResponse; audit: AuditRecord };
 export type Outcome = { decision: Decision } | { skipped: SkipReason };
 
 /**

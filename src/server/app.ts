@@ -25,6 +25,7 @@ import type {
 import type { Logger } from 'pino';
 import type { AdmissionRequest, AdmissionResponse, AdmissionReview } from '../admission/types.ts';
 import type { AuditRecord } from '../admission/audit-record.ts';
+import type { Decision } from '../admission/decide.ts';
 import type { Stage } from '../rules/types.ts';
 import { WebhookError, badReview, errorBody, webhookError } from './errors.ts';
 import { parseJsonBody } from './json-body.ts';
@@ -32,7 +33,7 @@ import { trackConnections } from './connections.ts';
 import type { ErrorBody } from './errors.ts';
 import type { Metrics, WebhookMetrics, WebhookPath } from './metrics.ts';
 import {
-  describeSchemaError,
+  describeReviewError,
   errorResponseSchema,
   reviewRequestSchema,
   reviewResponseSchema,
@@ -44,8 +45,6 @@ import {
  * treated as a bug: HTTP 500, logged, and the server keeps serving.
  */
 export type Admit = (stage: Stage, request: AdmissionRequest) => Decision | Promise<Decision>;
-
-export type Decision = { response: AdmissionResponse; audit: AuditRecord };
 
 /** One audit log line: the decision, when it was made, and ms from request arrival to the decision. */
 export type TimedAuditRecord = AuditRecord & { time: string; durationMs: number };
@@ -266,7 +265,7 @@ function makeErrorHandler(bodyLimit: number) {
 
 function toWebhookError(error: FastifyError, request: FastifyRequest, bodyLimit: number): WebhookError {
   if (error instanceof WebhookError) return error;
-  if (error.validation) return badReview(describeSchemaError(error.validation, request.body));
+  if (error.validation) return badReview(describeReviewError(error.validation, request.body));
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return webhookError('CIG_ERR_BODY_TOO_LARGE', { limit: bodyLimit });

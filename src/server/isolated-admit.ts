@@ -11,15 +11,14 @@
  */
 import type { AdmissionRequest } from '../admission/types.ts';
 import type { Stage } from '../rules/types.ts';
-import type { AnalysisPool, Decision, SkipReason } from './analysis-pool.ts';
-
-type SyncAdmit = (stage: Stage, request: AdmissionRequest) => Decision;
+import type { Decide, Decision } from '../admission/decide.ts';
+import type { AnalysisPool, SkipReason } from './analysis-pool.ts';
 
 export interface IsolatedAdmitOptions {
   /** The full decision, for reviews kept on the main thread. */
-  admit: SyncAdmit;
+  admit: Decide;
   /** The decision without cross-object analysis (static snapshot). */
-  cheap: SyncAdmit;
+  cheap: Decide;
   pool: Pick<AnalysisPool, 'analyse'>;
 }
 

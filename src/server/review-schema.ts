@@ -106,7 +106,7 @@ export const errorResponseSchema = {
  * `apiVersion must be "admission.k8s.io/v1" (got "admission.k8s.io/v1beta1")`.
  * `body` is the parsed request body the errors refer to.
  */
-export function describeSchemaError(errors: readonly ErrorObject[], body: unknown): string {
+export function describeReviewError(errors: readonly ErrorObject[], body: unknown): string {
   const err = errors[0];
   if (err === undefined) return 'AdmissionReview is not valid';
   if (body === undefined) return 'request body is empty';
