@@ -15,7 +15,7 @@ import type { KubeObject } from '../src/admission/types.ts';
 import { explain } from '../src/cli/explain.ts';
 import { snapshotFromObjects } from '../src/cluster/manifests.ts';
 import { defaultConfig } from '../src/config/load.ts';
-import { answerTarget, exposedService, hostGroups, storedPolicies } from '../src/rules/support/service-reach.ts';
+import { answerTarget, exposedService, hostGroups } from '../src/rules/support/service-reach.ts';
 import { syntheticCluster, teamNet } from './admit.ts';
 
 export interface ReachabilityFigures {
@@ -50,7 +50,7 @@ export function runReachabilityBench(env: NodeJS.ProcessEnv = process.env, log: 
   const ctx = { cluster, config };
 
   const g0 = performance.now();
-  const groups = hostGroups(ctx, storedPolicies(cluster));
+  const groups = hostGroups(ctx);
   const groupingMs = performance.now() - g0;
 
   const targets = cluster.exposedServices.map((s) => exposedService(s, config)!.targets[0]!);

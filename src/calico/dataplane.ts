@@ -45,8 +45,8 @@
 import { flowVersions, viewFlow, matchRuleView, type Flow, type FlowView } from './flow.ts';
 import { DEFAULT_ALLOW_PROFILE, type HostEndpointView } from './host-endpoint.ts';
 import { NetSet, parseNet } from './nets.ts';
-import { recentMemo } from './memo.ts';
-import { compareTiers, comparePolicies, governsIngress, type CompiledPolicy, type CalicoAction } from './policy.ts';
+import { perObject, recentMemo } from './memo.ts';
+import { comparePolicies, governsIngress, type CompiledPolicy, type CalicoAction } from './policy.ts';
 import { PortIntervalSet } from './ports.ts';
 import { protocolNumber, type ProtocolSpec } from './protocols.ts';
 
@@ -103,7 +103,7 @@ export type VerdictCause =
       readonly passedBy?: RuleCause | undefined;
     }
   | {
-      readonly defaultAllow: 'no-forward-policy' | 'profile' | 'failsafe' | 'pre-dnat-pass-through' | 'no-workload-policy';
+      readonly defaultAllow: 'no-forward-policy' | 'profile' | 'failsafe' | 'no-workload-policy';
       readonly profile?: string;
       /** `profile`: the normal Pass rule that sent the flow to the profiles. */
       readonly passedBy?: RuleCause | undefined;
@@ -111,15 +111,15 @@ export type VerdictCause =
       readonly policies?: readonly string[] | undefined;
     };
 
-/** Which evaluation a verdict came from. */
-export type Evaluation = 'forwarded' | 'host' | 'pre-dnat' | 'workload';
+/** The chain of policy stages a verdict came from: forwarded through the host, to the host, or to workloads. */
+export type PolicyChain = 'forwarded' | 'host' | 'workload';
 
 /**
  * The part of a flow a verdict is about (one IP version, failsafe ports or the rest), as
  * facts: src/rules/support/verdict-text.ts writes the words.
  */
 export interface FlowPart {
-  readonly evaluation: Evaluation;
+  readonly chain: PolicyChain;
   /** The endpoint the traffic arrives on (for `workload`: the pods, as a view of their labels). */
   readonly hostEndpoint: HostEndpointView;
   /** The part as untracked and pre-DNAT policy see it. */
@@ -166,12 +166,6 @@ export function selectsHostEndpoint(policy: CompiledPolicy, hep: HostEndpointVie
   return policy.selectsNonNamespaced && policy.selector !== undefined && policy.selector.matches(hep.labels);
 }
 
-function stageOf(policy: CompiledPolicy): 'untracked' | 'pre-dnat' | 'normal' {
-  if (policy.doNotTrack) return 'untracked';
-  if (policy.preDNAT) return 'pre-dnat';
-  return 'normal';
-}
-
 interface Segment {
   readonly stage: PolicyStage;
   readonly tier: string;
@@ -194,14 +188,15 @@ function segmentsFor(stage: PolicyStage, policies: readonly CompiledPolicy[]): S
 }
 
 /**
- * The segments of each stage, and the paths flows take through them (built once per policy list
- * and endpoint, not per flow): `host` to the host itself, `forwarded` on through it, `preDnat`
- * up to DNAT. `normalPolicies` names the normal policies (a drop by the default deny cites them).
+ * The paths flows take through the stages' segments (built once per policy list and endpoint,
+ * not per flow): `host` to the host itself, `forwarded` on through it, `forward` the forward
+ * stage alone (what failsafe ports meet). `normalPolicies` names the normal policies (a drop by
+ * the default deny cites them).
  */
-interface Stages extends Record<PolicyStage, readonly Segment[]> {
+interface Stages {
   readonly host: readonly Segment[];
   readonly forwarded: readonly Segment[];
-  readonly preDnat: readonly Segment[];
+  readonly forward: readonly Segment[];
   readonly normalPolicies: readonly string[];
 }
 
@@ -225,7 +220,7 @@ function computeStages(
     const p = policies[i]!;
     if (governsIngress(p) && selectsHostEndpoint(p, hep) && (invalidPolicies !== 'policy-missing' || p.invalid.length === 0)) selected.push(p);
   }
-  selected.sort((a, b) => compareTiers(a.tier, b.tier) || comparePolicies(a, b));
+  selected.sort(comparePolicies);
   // One pass over the sorted list keeps each stage in Felix order.
   const untracked: CompiledPolicy[] = [];
   const preDnat: CompiledPolicy[] = [];
@@ -233,28 +228,21 @@ function computeStages(
   const normal: CompiledPolicy[] = [];
   for (let i = 0; i < selected.length; i++) {
     const p = selected[i]!;
-    const stage = stageOf(p);
-    if (stage === 'untracked') {
+    if (p.doNotTrack) {
       if (hep.interfaceName !== '*') untracked.push(p); // untracked policy skips all-interfaces endpoints
-    } else if (stage === 'pre-dnat') {
+    } else if (p.preDNAT) {
       preDnat.push(p);
     } else {
       normal.push(p);
       if (p.applyOnForward) forward.push(p);
     }
   }
-  const stages = {
-    untracked: segmentsFor('untracked', untracked),
-    'pre-dnat': segmentsFor('pre-dnat', preDnat),
-    forward: segmentsFor('forward', forward),
-    normal: segmentsFor('normal', normal),
-  };
-  const beforeDnat = [...stages.untracked, ...stages['pre-dnat']];
+  const beforeDnat = [...segmentsFor('untracked', untracked), ...segmentsFor('pre-dnat', preDnat)];
+  const forwardSegments = segmentsFor('forward', forward);
   return {
-    ...stages,
-    preDnat: beforeDnat,
-    host: [...beforeDnat, ...stages.normal],
-    forwarded: [...beforeDnat, ...stages.forward],
+    host: [...beforeDnat, ...segmentsFor('normal', normal)],
+    forwarded: [...beforeDnat, ...forwardSegments],
+    forward: forwardSegments,
     normalPolicies: Object.freeze(normal.map((p) => p.name)), // shared by the verdicts that cite it
   };
 }
@@ -271,15 +259,12 @@ interface Walk {
 
 function endOfTier(w: Walk, segment: Segment, partlyAllowed: boolean): Verdict {
   const names = segment.policies.map((p) => p.name);
-  const kind = segment.stage === 'forward' ? 'forward' : w.part.evaluation === 'workload' ? 'workload' : 'host-endpoint';
+  const kind = segment.stage === 'forward' ? 'forward' : w.part.chain === 'workload' ? 'workload' : 'host-endpoint';
   return verdict(false, { defaultDeny: kind, policies: names, tier: segment.tier, partlyAllowed }, w.part);
 }
 
-function combine(a: Verdict, b: Verdict): Verdict {
-  if (!a.allowed) return a;
-  if (!b.allowed) return b;
-  return a;
-}
+/** Both ways of a partial Pass: the first drop, else the first. */
+const combine = (a: Verdict, b: Verdict): Verdict => (a.allowed && !b.allowed ? b : a);
 
 function runWalk(w: Walk): Verdict {
   // Only partial Pass rules revisit a position; the memo is made when the first one does.
@@ -350,17 +335,15 @@ function runWalk(w: Walk): Verdict {
   return w.segments.length === 0 ? w.terminal(undefined) : walk(0, 0, 0);
 }
 
-/** Failsafe port sets for flows from any source, per failsafe list and (protocol, IP version). */
-const anySourceFailsafe = new WeakMap<readonly PortRule[], Map<number, PortIntervalSet>>();
+/** Failsafe port sets for flows from any source, per failsafe list (long-lived: the Felix default or the config's) and (protocol, IP version). */
+const anySourceFailsafe = perObject((_failsafe: readonly PortRule[]) => new Map<number, PortIntervalSet>());
 
 /** The failsafe ports of the view's protocol that apply to all of its sources. */
 function failsafePorts(view: FlowView, failsafe: readonly PortRule[]): PortIntervalSet {
   if (failsafe.length === 0) return PortIntervalSet.EMPTY;
   if (!view.sourceIsAny) return computeFailsafePorts(view, failsafe);
   // From any source the answer depends only on the protocol and IP version: built once.
-  // (Failsafe lists are the Felix default or the config's: long-lived, so fine as WeakMap keys.)
-  let byKey = anySourceFailsafe.get(failsafe);
-  if (byKey === undefined) anySourceFailsafe.set(failsafe, (byKey = new Map()));
+  const byKey = anySourceFailsafe(failsafe);
   const key = view.protocol * 8 + view.version;
   let ports = byKey.get(key);
   if (ports === undefined) byKey.set(key, (ports = computeFailsafePorts(view, failsafe)));
@@ -397,7 +380,7 @@ interface Part {
   readonly view: FlowView;
   readonly afterDnat: FlowView;
   readonly failsafe: boolean;
-  readonly facts: (evaluation: Evaluation, hep: HostEndpointView) => FlowPart;
+  readonly facts: (chain: PolicyChain, hep: HostEndpointView) => FlowPart;
 }
 
 /** A flow's ports split into failsafe ports and the rest (the same split recurs across a review's flows). */
@@ -427,8 +410,8 @@ function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
         view: pre,
         afterDnat: post,
         failsafe: isFailsafe,
-        facts: (evaluation, hostEndpoint) => ({
-          evaluation,
+        facts: (chain, hostEndpoint) => ({
+          chain,
           hostEndpoint,
           view: pre,
           afterDnat: afterDnat && post,
@@ -457,11 +440,11 @@ function evaluateParts(
   hep: HostEndpointView,
   flow: Flow,
   opts: EvaluateOptions,
-  evaluation: Evaluation,
+  chain: PolicyChain,
   judge: (part: Part, facts: FlowPart, stages: Stages) => Verdict,
 ): Verdict {
   const stages = stagesFor(policies, hep, opts.invalidPolicies ?? 'rule-matches-nothing');
-  const verdicts = splitFlow(flow, opts.failsafe ?? FELIX_DEFAULT_FAILSAFE_INBOUND).map((part) => judge(part, part.facts(evaluation, hep), stages));
+  const verdicts = splitFlow(flow, opts.failsafe ?? FELIX_DEFAULT_FAILSAFE_INBOUND).map((part) => judge(part, part.facts(chain, hep), stages));
   return verdicts.find((v) => !v.allowed) ?? verdicts[0]!;
 }
 
@@ -524,29 +507,6 @@ export function evaluateHostIngress(
 }
 
 /**
- * Only the untracked and pre-DNAT stages: whether those policies allow or
- * drop the flow before DNAT, or let it pass on (`pre-dnat-pass-through`,
- * allowed: true — what happens next is up to forward or normal policy).
- * Failsafe ports skip these stages (`failsafe`).
- */
-export function evaluatePreDnat(
-  policies: readonly CompiledPolicy[],
-  hep: HostEndpointView,
-  flow: Flow,
-  opts: EvaluateOptions = {},
-): Verdict {
-  return evaluateParts(policies, hep, flow, opts, 'pre-dnat', (part, facts, stages) => {
-    if (part.failsafe) return verdict(true, { defaultAllow: 'failsafe' }, facts);
-    return runWalk({
-      segments: stages.preDnat,
-      viewFor: () => part.view,
-      terminal: () => verdict(true, { defaultAllow: 'pre-dnat-pass-through' }, facts),
-      part: facts,
-    });
-  });
-}
-
-/**
  * Traffic arriving at workloads (a Service's backend pods) from `flow.source` (with
  * `flow.sourceHost` when a node sends it, SNATed to its address in cluster mode): the ingress
  * policies whose selector matches the pods' labels (the caller passes those that can apply:
@@ -562,7 +522,7 @@ export function evaluateWorkloadIngress(policies: readonly CompiledPolicy[], pod
     const view = viewFlow(flow, version);
     if (view === undefined) continue;
     const afterDnat = flow.afterDnat === undefined ? undefined : viewFlow(flow, version, true);
-    const facts: FlowPart = { evaluation: 'workload', hostEndpoint: pods, view, afterDnat, whole: view, wholeAfterDnat: afterDnat, failsafe: false, failsafeAside: false };
+    const facts: FlowPart = { chain: 'workload', hostEndpoint: pods, view, afterDnat, whole: view, wholeAfterDnat: afterDnat, failsafe: false, failsafeAside: false };
     verdicts.push(
       runWalk({
         segments,
@@ -581,7 +541,7 @@ export function evaluateWorkloadIngress(policies: readonly CompiledPolicy[], pod
 
 function sortedSelection(policies: readonly CompiledPolicy[], pods: HostEndpointView): CompiledPolicy[] {
   const selected = policies.filter((p) => governsIngress(p) && !p.preDNAT && !p.doNotTrack && p.selector !== undefined && p.selector.matches(pods.labels));
-  return selected.sort((a, b) => compareTiers(a.tier, b.tier) || comparePolicies(a, b));
+  return selected.sort(comparePolicies);
 }
 
 /** Narrows a verdict cause to a rule. */

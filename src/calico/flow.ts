@@ -10,9 +10,10 @@
  * callers can be conservative about drops.
  */
 import { hasExpectedIPs, type HostEndpointView } from './host-endpoint.ts';
+import { perObject } from './memo.ts';
 import { NetSet, versionBit, versionList, type IPVersion } from './nets.ts';
 import type { CompiledEntity, CompiledRule } from './policy.ts';
-import { PortIntervalSet, portMatchBounds } from './ports.ts';
+import { PortIntervalSet } from './ports.ts';
 import { protocolMatches, protocolName, protocolNumber, protocolSupportsPorts, type ProtocolSpec } from './protocols.ts';
 import type { Selector } from './selector/index.ts';
 
@@ -102,7 +103,7 @@ export function viewFlow(flow: Flow, version: IPVersion, afterDnat = false): Flo
     if (destination.isEmpty()) return undefined;
   } else if (flow.destination.hostEndpoint !== undefined) {
     destinationHost = flow.destination.hostEndpoint;
-    destination = expectedIPsOf(destinationHost, version);
+    destination = expectedIPsBy(destinationHost)[version];
   }
   if (ports.isEmpty()) return undefined;
   return Object.freeze({
@@ -117,19 +118,11 @@ export function viewFlow(flow: Flow, version: IPVersion, afterDnat = false): Flo
   });
 }
 
-const hostAddresses = new WeakMap<HostEndpointView, Partial<Record<IPVersion, NetSet | null>>>();
-
-/** A host endpoint's expectedIPs of one version (undefined: none), built once per endpoint view. */
-function expectedIPsOf(hep: HostEndpointView, version: IPVersion): NetSet | undefined {
-  let byVersion = hostAddresses.get(hep);
-  if (byVersion === undefined) hostAddresses.set(hep, (byVersion = {}));
-  let set = byVersion[version];
-  if (set === undefined) {
-    const ips = hep.expectedIPs.filter((net) => net.version === version);
-    byVersion[version] = set = ips.length > 0 ? NetSet.of(ips) : null;
-  }
-  return set ?? undefined;
-}
+/** A host endpoint's expectedIPs of each version (undefined: none), built once per endpoint view. */
+const expectedIPsBy = perObject((hep: HostEndpointView): Record<IPVersion, NetSet | undefined> => {
+  const of = (version: IPVersion) => (hasExpectedIPs(hep, version) ? NetSet.of(hep.expectedIPs.filter((n) => n.version === version)) : undefined);
+  return { 4: of(4), 6: of(6) };
+});
 
 /** Short text for a flow view, e.g. `IPv4 TCP ports 1:29999 from any to host endpoint "n1-eth0"`. */
 export function describeFlowView(v: FlowView): string {
@@ -145,12 +138,6 @@ export function describeFlowView(v: FlowView): string {
         ? 'an unknown address'
         : v.destination.toString();
   return `IPv${v.version} ${proto}${ports} from ${from} to ${to}`;
-}
-
-function worst(results: readonly MatchResult[]): MatchResult {
-  if (results.includes('none')) return 'none';
-  if (results.includes('partial')) return 'partial';
-  return 'full';
 }
 
 function addressMatch(entity: CompiledEntity, addresses: NetSet | undefined): MatchResult {
@@ -193,7 +180,7 @@ function portMatch(
   named: 'match-nothing' | 'unknown',
 ): MatchResult {
   if (entity.ports.unconstrained) return 'full';
-  const { lower, upper } = portMatchBounds(entity.ports, named);
+  const { lower, upper } = entity.ports.bounds[named];
   if (lower.coversAll(ports)) return 'full';
   return upper.intersects(ports) ? 'partial' : 'none';
 }
@@ -282,25 +269,3 @@ function partialMatch(uncertain: number): RuleMatch {
 }
 
 const FULL_MATCH: RuleMatch = Object.freeze({ result: 'full', uncertainOn: Object.freeze([]) });
-
-/**
- * Matches a rule against a whole flow (every IP version it has):
- * full when full for each version, none when none for each, else partial.
- * @example matchRule(compilePolicy(obj).ingress[0]!, flow).result  // 'full'
- */
-export function matchRule(rule: CompiledRule, flow: Flow, afterDnat = false): RuleMatch {
-  const results: RuleMatch[] = [];
-  const versions = flowVersions(flow);
-  for (let i = 0; i < versions.length; i++) {
-    const view = viewFlow(flow, versions[i]!, afterDnat);
-    if (view !== undefined) results.push(matchRuleView(rule, view));
-  }
-  if (results.length === 0) return NO_MATCH;
-  const result = worst(results.map((r) => r.result));
-  if (results.every((r) => r.result === 'none')) return NO_MATCH;
-  if (result === 'full') return { result, uncertainOn: [] };
-  return {
-    result: 'partial',
-    uncertainOn: [...new Set(results.flatMap((r) => (r.result === 'none' ? ['IP version'] : r.uncertainOn)))],
-  };
-}

@@ -10,6 +10,7 @@
  */
 import type { KubeObject } from '../admission/types.ts';
 import { tryParseNet, type IPVersion, type Net } from './nets.ts';
+import { perObject } from './memo.ts';
 import type { Labels } from './selector/index.ts';
 
 /** The allow-all profile Calico ships; automatic host endpoints carry it. */
@@ -28,8 +29,6 @@ export interface HostEndpointView {
   readonly profiles: readonly string[];
 }
 
-const cache = new WeakMap<object, HostEndpointView>();
-
 function stringRecord(value: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return out;
@@ -45,9 +44,7 @@ function stringList(value: unknown): string[] {
  * Builds the view of a HostEndpoint object (cached per object). Never throws.
  * @example hostEndpointView(obj).expectedIPs.map((n) => n.cidr)  // ['10.0.0.11/32']
  */
-export function hostEndpointView(obj: KubeObject): HostEndpointView {
-  const hit = cache.get(obj);
-  if (hit !== undefined) return hit;
+export const hostEndpointView: (obj: KubeObject) => HostEndpointView = perObject((obj: KubeObject): HostEndpointView => {
   const spec = (typeof obj.spec === 'object' && obj.spec !== null ? obj.spec : {}) as Record<string, unknown>;
   const expectedIPs: Net[] = [];
   const invalidExpectedIPs: string[] = [];
@@ -57,7 +54,7 @@ export function hostEndpointView(obj: KubeObject): HostEndpointView {
     if (net === undefined) invalidExpectedIPs.push(String(item));
     else expectedIPs.push(net);
   }
-  const view: HostEndpointView = Object.freeze({
+  return Object.freeze({
     name: typeof obj.metadata?.name === 'string' ? obj.metadata.name : '',
     node: typeof spec['node'] === 'string' ? spec['node'] : '',
     interfaceName: typeof spec['interfaceName'] === 'string' ? spec['interfaceName'] : '',
@@ -66,9 +63,7 @@ export function hostEndpointView(obj: KubeObject): HostEndpointView {
     invalidExpectedIPs: Object.freeze(invalidExpectedIPs),
     profiles: Object.freeze(stringList(spec['profiles'])),
   });
-  cache.set(obj, view);
-  return view;
-}
+});
 
 /** True when the host endpoint lists at least one expected IP of that version. */
 export function hasExpectedIPs(hep: HostEndpointView, version?: IPVersion): boolean {

@@ -1,4 +1,11 @@
-/** Memos for the request path. A compute that throws caches nothing. */
+/**
+ * The caches of the policy model, one mechanism per lifetime (a compute that throws caches nothing):
+ * - ParseCache: parse results by input text (selectors, nets, ports), bounded in bytes and gauged;
+ * - perSnapshot: data derived from one cluster snapshot, kept while the snapshot lives;
+ * - perObject: data derived from one immutable object (a stored policy, a host endpoint view),
+ *   kept while the object lives;
+ * - recentMemo: the last few results of a review's own work, by identity of its keys.
+ */
 
 /**
  * The last `size` results, by identity of up to three keys: for work a review repeats (several
@@ -36,11 +43,18 @@ export function recentMemo<V>(size: number, compute: (a: unknown, b?: unknown, c
  * computed on first use and kept while that snapshot lives: a snapshot is immutable, and a
  * new one (any change in the cluster) starts afresh, whatever arrays it shares with the last.
  */
-export function perSnapshot<S extends object, V>(compute: (snapshot: S) => V): (snapshot: S) => V {
-  const values = new WeakMap<S, V>();
-  return (snapshot) => {
-    let value = values.get(snapshot);
-    if (value === undefined) values.set(snapshot, (value = compute(snapshot)));
+export const perSnapshot: <S extends object, A extends unknown[], V>(compute: (snapshot: S, ...args: A) => V) => (snapshot: S, ...args: A) => V = perObject;
+
+/**
+ * Data derived from an immutable object, computed on first use and kept while the object lives
+ * (a WeakMap: never for a review's own objects, see recentMemo). Further arguments only feed a
+ * miss: they must not change while the key lives (the process's config).
+ */
+export function perObject<K extends object, A extends unknown[], V>(compute: (key: K, ...args: A) => V): (key: K, ...args: A) => V {
+  const values = new WeakMap<K, V>();
+  return (key, ...args) => {
+    let value = values.get(key);
+    if (value === undefined) values.set(key, (value = compute(key, ...args)));
     return value;
   };
 }
@@ -126,13 +140,6 @@ const PARSE_CACHES = new Set<CacheGauge>();
 export function gauged<C extends CacheGauge>(cache: C): C {
   PARSE_CACHES.add(cache);
   return cache;
-}
-
-/** The estimated bytes every parse cache holds, for a metric. */
-export function parseCacheBytes(): number {
-  let total = 0;
-  for (const cache of PARSE_CACHES) total += cache.bytes;
-  return total;
 }
 
 /** Each parse cache's name, estimated bytes, bound and entry count, for a metric. */

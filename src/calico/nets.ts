@@ -22,7 +22,8 @@ import {
   type Interval,
   type IntervalList,
 } from './intervals.ts';
-import { gauged, ParseCache } from './memo.ts';
+import { gauged, ParseCache, perObject } from './memo.ts';
+import { describe } from './validation.ts';
 
 export type IPVersion = 4 | 6;
 
@@ -42,18 +43,10 @@ export interface Net {
 export class NetSyntaxError extends Error {
   readonly input: unknown;
   constructor(input: unknown) {
-    const shown = typeof input === 'string' ? JSON.stringify(input) : describeNonString(input);
-    super(`${shown} is not an IP address or CIDR`);
+    super(`${describe(input)} is not an IP address or CIDR`);
     this.name = 'NetSyntaxError';
     this.input = input;
   }
-}
-
-function describeNonString(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
 }
 
 const BITS: Record<IPVersion, number> = { 4: 32, 6: 128 };
@@ -149,14 +142,6 @@ export function netContains(outer: Net, inner: Net): boolean {
   return outer.version === inner.version && outer.first <= inner.first && inner.last <= outer.last;
 }
 
-/** True when the two networks share at least one address (same IP version). */
-export function netsOverlap(a: Net, b: Net): boolean {
-  return a.version === b.version && a.first <= b.last && b.first <= a.last;
-}
-
-export const ALL_IPV4: Net = makeNet(4, 0n, 0);
-export const ALL_IPV6: Net = makeNet(6, 0n, 0);
-
 /** The smallest list of CIDRs that exactly covers an interval. */
 function intervalToCidrs(version: IPVersion, [first, last]: Interval): string[] {
   const bits = BITS[version];
@@ -218,8 +203,6 @@ export function versionList(has4: boolean, has6: boolean): readonly IPVersion[] 
  *   rule.coversAll(parseNet('192.168.0.0/16'));   // true
  *   rule.intersects(parseNet('10.1.0.0/16'));     // false
  */
-const single = new WeakMap<Net, NetSet>();
-
 export class NetSet {
   readonly #parts: Record<IPVersion, IntervalList>;
   /** restrictTo results, built on first use (sets are immutable, so one serves every caller). */
@@ -232,10 +215,7 @@ export class NetSet {
   }
 
   static readonly EMPTY: NetSet = new NetSet(EMPTY_INTERVALS, EMPTY_INTERVALS);
-  static readonly ANY: NetSet = new NetSet(
-    normalizeIntervals([[ALL_IPV4.first, ALL_IPV4.last]]),
-    normalizeIntervals([[ALL_IPV6.first, ALL_IPV6.last]]),
-  );
+  static readonly ANY: NetSet = new NetSet(normalizeIntervals([[0n, (1n << 32n) - 1n]]), normalizeIntervals([[0n, (1n << 128n) - 1n]]));
 
   /** Every address of one IP version. */
   static all(version: IPVersion): NetSet {
@@ -243,15 +223,10 @@ export class NetSet {
   }
 
   /** Exactly one network; the set is shared per Net (parseNet shares Nets per text). */
-  static ofNet(net: Net): NetSet {
-    let set = single.get(net);
-    if (set === undefined) {
-      const interval: IntervalList = Object.freeze([Object.freeze([net.first, net.last] as const)]);
-      set = net.version === 4 ? new NetSet(interval, EMPTY_INTERVALS) : new NetSet(EMPTY_INTERVALS, interval);
-      single.set(net, set);
-    }
-    return set;
-  }
+  static readonly ofNet: (net: Net) => NetSet = perObject((net: Net) => {
+    const interval: IntervalList = Object.freeze([Object.freeze([net.first, net.last] as const)]);
+    return net.version === 4 ? new NetSet(interval, EMPTY_INTERVALS) : new NetSet(EMPTY_INTERVALS, interval);
+  });
 
   /**
    * `nets` (every address of both versions when undefined) minus `notNets`.

@@ -18,7 +18,7 @@
  */
 import type { KubeObject } from '../admission/types.ts';
 import { NetSet, NetSyntaxError, parseNet, versionBit, type IPVersion, type Net } from './nets.ts';
-import { recentMemo } from './memo.ts';
+import { perObject, recentMemo } from './memo.ts';
 import { compilePorts, UNCONSTRAINED_PORTS, type CompiledPorts } from './ports.ts';
 import { protocolNumber, protocolSupportsPorts } from './protocols.ts';
 import { parseSelectorCached, type Selector } from './selector/index.ts';
@@ -558,14 +558,8 @@ function readTypes(
  */
 export const compilePolicy: (obj: KubeObject) => CompiledPolicy = recentMemo(1, (obj: KubeObject) => compile(obj));
 
-const stored = new WeakMap<object, CompiledPolicy>();
-
 /** compilePolicy for long-lived objects (the cluster cache's): kept per object while it lives. */
-export function compileStoredPolicy(obj: KubeObject): CompiledPolicy {
-  let compiled = stored.get(obj);
-  if (compiled === undefined) stored.set(obj, (compiled = compile(obj)));
-  return compiled;
-}
+export const compileStoredPolicy: (obj: KubeObject) => CompiledPolicy = perObject(compile);
 
 /** The problems of a compiled policy that hold for Calico `version` (`major.minor`). */
 export function problemsFor(policy: CompiledPolicy, version: string): Problem[] {
@@ -677,21 +671,18 @@ export function governsIngress(policy: CompiledPolicy): boolean {
   return policy.types.includes('Ingress');
 }
 
-/** True when the policy's types include Egress. */
-export function governsEgress(policy: CompiledPolicy): boolean {
-  return policy.types.includes('Egress');
-}
+/** A normal (neither pre-DNAT nor untracked) policy that applies to forwarded traffic. */
+export const isForwardPolicy = (p: CompiledPolicy): boolean => p.applyOnForward && !p.preDNAT && !p.doNotTrack;
 
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * Felix's order within a tier: `order` ascending (absent = +Infinity, i.e.
- * last), ties broken by name ascending — `PolKVLess` in
+ * The order Felix applies policies in: by tier (see compareTiers), then within a tier `order`
+ * ascending (absent = +Infinity, i.e. last), ties broken by name ascending — `PolKVLess` in
  * felix/calc/policy_sorter.go ("Order is equal, use name as tie-break").
  */
 export function comparePolicies(a: CompiledPolicy, b: CompiledPolicy): number {
+  if (a.tier !== b.tier) return compareTiers(a.tier, b.tier);
   if (a.order !== b.order) return a.order < b.order ? -1 : 1;
   return compareStrings(a.name, b.name);
 }
@@ -704,17 +695,8 @@ export function comparePolicies(a: CompiledPolicy, b: CompiledPolicy): number {
  * not read. Non-default tiers are taken to come before `default`, in name
  * order, which is only right for tiers ordered below the default tier.
  */
-export function compareTiers(a: string, b: string): number {
-  if (a === b) return 0;
+function compareTiers(a: string, b: string): number {
   if (a === DEFAULT_TIER) return 1;
   if (b === DEFAULT_TIER) return -1;
   return compareStrings(a, b);
-}
-
-/**
- * Sorts policies the way Felix applies them: by tier (see compareTiers),
- * then within a tier by (order, name). Returns a new array.
- */
-export function sortPolicies(policies: readonly CompiledPolicy[]): CompiledPolicy[] {
-  return [...policies].sort((a, b) => compareTiers(a.tier, b.tier) || comparePolicies(a, b));
 }

@@ -213,11 +213,23 @@ export interface CompiledPorts {
   readonly notNamedPorts: readonly string[];
   /** True when neither `ports` nor `notPorts` constrains anything. */
   readonly unconstrained: boolean;
-  /** portMatchBounds' answers, worked out at compile time (they are read for every flow a rule meets). */
+  /**
+   * The ports the side certainly matches (`lower`) and possibly matches (`upper`), per way of
+   * reading a named port, worked out at compile time (they are read for every flow a rule meets).
+   *
+   * `match-nothing` — for traffic to a host endpoint. Felix resolves a named port through the
+   * `ports` list of the endpoints the rule selects; a host endpoint view here carries no `ports`
+   * list, so a named port is taken to match nothing on it (and a named `notPorts` entry to
+   * exclude nothing).
+   *
+   * `unknown` — for traffic to a network (pod CIDR, cluster IP), where some workload there may
+   * expose the named port: a named port may match any port, a named `notPorts` entry may
+   * exclude any port.
+   */
   readonly bounds: Readonly<Record<NamedPortMode, PortBounds>>;
 }
 
-/** How a named port is read: see portMatchBounds. */
+/** How a named port is read: see CompiledPorts.bounds. */
 export type NamedPortMode = 'match-nothing' | 'unknown';
 
 export interface PortBounds {
@@ -346,21 +358,4 @@ function compileUncached(ports: unknown, notPorts: unknown, path: string, proble
     bounds: Object.freeze({ 'match-nothing': onHost, unknown: onNetwork }),
   });
   return compiled;
-}
-
-/**
- * The ports a rule side certainly matches (`lower`) and possibly matches
- * (`upper`).
- *
- * `named: 'match-nothing'` — for traffic to a host endpoint. Felix resolves a
- * named port through the `ports` list of the endpoints the rule selects; a
- * host endpoint view here carries no `ports` list, so a named port is taken
- * to match nothing on it (and a named `notPorts` entry to exclude nothing).
- *
- * `named: 'unknown'` — for traffic to a network (pod CIDR, cluster IP), where
- * some workload there may expose the named port: a named port may match any
- * port, a named `notPorts` entry may exclude any port.
- */
-export function portMatchBounds(c: CompiledPorts, named: NamedPortMode): PortBounds {
-  return c.bounds[named];
 }

@@ -8,7 +8,7 @@
 
 export type ProtocolName = 'TCP' | 'UDP' | 'ICMP' | 'ICMPv6' | 'SCTP' | 'UDPLite';
 
-export const PROTOCOL_NUMBERS: Readonly<Record<ProtocolName, number>> = Object.freeze({
+const PROTOCOL_NUMBERS: Readonly<Record<ProtocolName, number>> = Object.freeze({
   ICMP: 1,
   TCP: 6,
   UDP: 17,
@@ -19,9 +19,6 @@ export const PROTOCOL_NUMBERS: Readonly<Record<ProtocolName, number>> = Object.f
 
 const BY_LOWER_NAME = new Map<string, number>(
   Object.entries(PROTOCOL_NUMBERS).map(([name, n]) => [name.toLowerCase(), n]),
-);
-const NAME_BY_NUMBER = new Map<number, ProtocolName>(
-  Object.entries(PROTOCOL_NUMBERS).map(([name, n]) => [n, name as ProtocolName]),
 );
 
 /** A protocol as written in a rule or a flow: a name or a number. */
@@ -53,17 +50,12 @@ export function protocolNumber(value: unknown): number {
 
 /** Display name: `TCP` for 6, `protocol 47` for numbers without a name. */
 export function protocolName(n: number): string {
-  return NAME_BY_NUMBER.get(n) ?? `protocol ${n}`;
+  return Object.keys(PROTOCOL_NUMBERS).find((name) => PROTOCOL_NUMBERS[name as ProtocolName] === n) ?? `protocol ${n}`;
 }
 
 /** TCP, UDP and SCTP carry ports; Calico allows `ports` only with them (`SupportsPorts`). */
 export function protocolSupportsPorts(n: number): boolean {
   return n === 6 || n === 17 || n === 132;
-}
-
-/** ICMP or ICMPv6: the protocols a rule's `icmp` / `notICMP` apply to. */
-export function isIcmp(n: number): boolean {
-  return n === 1 || n === 58;
 }
 
 /**

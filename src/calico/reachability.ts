@@ -35,7 +35,8 @@ import { evaluateForwarded, evaluateWorkloadIngress, isRuleCause, selectsHostEnd
 import { viewFlow, matchRuleView, type Flow } from './flow.ts';
 import type { HostEndpointView } from './host-endpoint.ts';
 import { NetSet, parseNet, type IPVersion, type Net } from './nets.ts';
-import { governsIngress, type CompiledPolicy } from './policy.ts';
+import { perObject } from './memo.ts';
+import { governsIngress, isForwardPolicy, type CompiledPolicy } from './policy.ts';
 import { PortIntervalSet } from './ports.ts';
 import { protocolNumber, type ProtocolSpec } from './protocols.ts';
 
@@ -96,16 +97,8 @@ export interface ReachOptions extends EvaluateOptions {
   readonly backend?: { readonly policies: readonly CompiledPolicy[]; readonly pods: HostEndpointView } | undefined;
 }
 
-const selectedCache = new WeakMap<readonly CompiledPolicy[], WeakMap<HostEndpointView, CompiledPolicy[]>>();
-
 /** The ingress policies that select the endpoint, kept per (policy list, endpoint): a list serves many destinations. */
-function selectedFor(policies: readonly CompiledPolicy[], hep: HostEndpointView): CompiledPolicy[] {
-  let byHep = selectedCache.get(policies);
-  if (byHep === undefined) selectedCache.set(policies, (byHep = new WeakMap()));
-  let selected = byHep.get(hep);
-  if (selected === undefined) byHep.set(hep, (selected = policies.filter((p) => governsIngress(p) && selectsHostEndpoint(p, hep))));
-  return selected;
-}
+const selectedBy = perObject((policies: readonly CompiledPolicy[]) => perObject((hep: HostEndpointView) => policies.filter((p) => governsIngress(p) && selectsHostEndpoint(p, hep))));
 
 /**
  * The sets a source region can be cut by (rule source sets and failsafe nets that can matter
@@ -129,11 +122,11 @@ function cutsFor(
     const key = only.toCidrs().join(',');
     if (!cuts.has(key)) cuts.set(key, only);
   };
-  const selected = selectedFor(policies, hep);
+  const selected = selectedBy(policies)(hep);
   const relevant: CompiledPolicy[] = [];
   for (let i = 0; i < selected.length; i++) {
     const policy = selected[i]!;
-    const forward = policy.applyOnForward && !policy.preDNAT && !policy.doNotTrack;
+    const forward = isForwardPolicy(policy);
     let matches = false;
     for (let r = 0; r < policy.ingress.length; r++) {
       const rule = policy.ingress[r]!;
@@ -188,7 +181,7 @@ export function refine(space: NetSet, cuts: readonly NetSet[]): NetSet[] {
 /** The verdict of the evaluator in the terms of a region. */
 export function regionVerdict(v: Verdict): { verdict: ReachVerdict; decidedBy: DecidedBy } {
   const by = v.by;
-  if (v.part.evaluation === 'workload') {
+  if (v.part.chain === 'workload') {
     const rule = isRuleCause(by) ? by : undefined;
     const tier = rule?.tier ?? ('defaultDeny' in by ? (by.tier ?? null) : null);
     return { verdict: v.allowed ? 'reaches' : 'dropped', decidedBy: { stage: 'backend', tier, policy: rule?.policy ?? null, rule: rule?.ruleIndex ?? null } };

@@ -32,7 +32,7 @@ export const DEFAULT_CALICO_VERSION = '3.32';
 const VERSION = /^(\d+)\.(\d+)$/;
 
 /** `3.9` < `3.31` < `3.32`; throws on anything but `major.minor`. */
-export function compareVersions(a: string, b: string): number {
+function compareVersions(a: string, b: string): number {
   const pa = VERSION.exec(a);
   const pb = VERSION.exec(b);
   if (pa === null || pb === null) throw new Error(`not a Calico version (major.minor): ${pa === null ? a : b}`);

@@ -12,7 +12,7 @@
 import type { KubeObject } from '../admission/types.ts';
 import { viewFlow, matchRuleView } from '../calico/flow.ts';
 import { NetSet } from '../calico/nets.ts';
-import { compilePolicy, governsIngress, type CompiledPolicy } from '../calico/policy.ts';
+import { compilePolicy, governsIngress, isForwardPolicy, type CompiledPolicy } from '../calico/policy.ts';
 import { destinationFlow, type Destination } from '../calico/reachability.ts';
 import { isExisting, type Finding, type Rule, type RuleContext } from './types.ts';
 import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
@@ -41,7 +41,7 @@ export function policiesAfterWrite(ctx: Pick<RuleContext, 'operation' | 'object'
 /** Whether a policy can change the answer for a destination: a rule that can match it, or a normal applyOnForward policy (it turns the forward default deny on). */
 function canAffect(policy: CompiledPolicy, dest: Destination): boolean {
   if (!governsIngress(policy)) return false;
-  if (policy.applyOnForward && !policy.preDNAT && !policy.doNotTrack) return true;
+  if (isForwardPolicy(policy)) return true;
   const flow = destinationFlow(dest, 'any');
   const views = [viewFlow(flow, dest.ip.version), viewFlow(flow, dest.ip.version, true)].filter((v) => v !== undefined);
   return policy.ingress.some((rule) => rule.action !== undefined && rule.action !== 'Log' && views.some((v) => matchRuleView(rule, v).result !== 'none'));
@@ -66,7 +66,7 @@ export function exposureChanges(ctx: Pick<RuleContext, 'operation' | 'object' | 
       const dest = destinationOf(target, ctx);
       if (!changed.some((p) => canAffect(p, dest))) continue;
       if (groups === undefined) {
-        const stored = hostGroups(ctx, before);
+        const stored = hostGroups(ctx);
         groups = { before: stored, after: groupsAfterWrite(stored, submitted) };
       }
       const was = reachableFrom(target, ctx, before, groups.before);

@@ -13,16 +13,12 @@
  * on its HostEndpoint, by hostendpoint-traffic-allowed.
  */
 import { evaluateHostIngress } from '../calico/dataplane.ts';
-import { recentMemo } from '../calico/memo.ts';
 import { compilePolicy } from '../calico/policy.ts';
-import { PortIntervalSet } from '../calico/ports.ts';
 import { isExisting, type Finding, type Rule } from './types.ts';
 import { afterWhat, selectedAfterRequest } from './support/after-write.ts';
 import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
+import { portsOutsideNodePorts } from './support/network.ts';
 import { dropCause, dropsByProtocol } from './support/verdict-text.ts';
-
-/** Every port outside the node-port range; kept for the last range asked (the config's). */
-const portsOutside = recentMemo(1, (range: string) => PortIntervalSet.ALL.minus(PortIntervalSet.of([range])));
 
 export const gnpHostTrafficAllowed: Rule = {
   id: 'gnp-host-traffic-allowed',
@@ -38,7 +34,7 @@ export const gnpHostTrafficAllowed: Rule = {
     const classes = selectedAfterRequest(submitted, ctx);
     if (classes.length === 0) return [];
     const nodePorts = ctx.config.network.nodePortRange;
-    const ports = portsOutside(nodePorts);
+    const ports = portsOutsideNodePorts(ctx);
     const findings: Finding[] = [];
     for (const { hostEndpoint: hep, policies, before } of classes) {
       const dropsWith = (set: typeof policies) => dropsByProtocol((protocol) => evaluateHostIngress(set, hep, { protocol, source: 'any', destination: { hostEndpoint: hep }, ports }));

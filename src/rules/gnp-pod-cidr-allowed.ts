@@ -18,7 +18,7 @@
 import { evaluateForwarded, FELIX_DEFAULT_FAILSAFE_INBOUND, type PortRule } from '../calico/dataplane.ts';
 import type { HostEndpointView } from '../calico/host-endpoint.ts';
 import { NetSet } from '../calico/nets.ts';
-import { compilePolicy, type CompiledPolicy } from '../calico/policy.ts';
+import { compilePolicy, isForwardPolicy } from '../calico/policy.ts';
 import { PortIntervalSet } from '../calico/ports.ts';
 import { isExisting, type Finding, type Rule } from './types.ts';
 import { afterWhat, selectedAfterRequest, type SelectedClass } from './support/after-write.ts';
@@ -26,9 +26,6 @@ import { netOf } from './support/cidr.ts';
 import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
 import { podCIDRs } from './support/network.ts';
 import { dropCause, dropsByProtocol, type Drop } from './support/verdict-text.ts';
-
-/** A normal (not pre-DNAT, not untracked) policy that applies to forwarded traffic. */
-const isForwardPolicy = (p: CompiledPolicy): boolean => p.applyOnForward && !p.preDNAT && !p.doNotTrack;
 
 /** The message for the first host-endpoint class that drops something (one finding per CIDR is enough to act on). */
 function firstDrop(classes: readonly SelectedClass[], drops: (c: SelectedClass) => Drop[], message: (hep: HostEndpointView, dropped: Drop[]) => string): string | null {

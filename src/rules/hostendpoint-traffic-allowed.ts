@@ -15,7 +15,6 @@
  */
 import { evaluateForwarded, evaluateHostIngress } from '../calico/dataplane.ts';
 import { hostEndpointView, type HostEndpointView } from '../calico/host-endpoint.ts';
-import { recentMemo } from '../calico/memo.ts';
 import { NetSet } from '../calico/nets.ts';
 import type { CompiledPolicy } from '../calico/policy.ts';
 import { PortIntervalSet } from '../calico/ports.ts';
@@ -24,10 +23,8 @@ import { isExisting, type Finding, type Rule, type RuleContext } from './types.t
 import { policiesSelecting } from './support/after-write.ts';
 import { netOf } from './support/cidr.ts';
 import { HOST_ENDPOINT } from './support/kinds.ts';
-import { podCIDRs } from './support/network.ts';
+import { podCIDRs, portsOutsideNodePorts } from './support/network.ts';
 import { dropCause, dropsByProtocol, type Drop } from './support/verdict-text.ts';
-
-const portsOutside = recentMemo(1, (range: string) => PortIntervalSet.ALL.minus(PortIntervalSet.of([range])));
 
 const hostDrops = (policies: readonly CompiledPolicy[], hep: HostEndpointView, ports: PortIntervalSet): Drop[] =>
   dropsByProtocol((protocol) => evaluateHostIngress(policies, hep, { protocol, source: 'any', destination: { hostEndpoint: hep }, ports }));
@@ -46,7 +43,7 @@ function onWrite(ctx: RuleContext): Finding[] {
   const names = policies.length === 0 ? 'no policy selects it' : `policies selecting it: ${policies.map((p) => `"${p.name}"`).join(', ')}`;
   const findings: Finding[] = [];
   const range = ctx.config.network.nodePortRange;
-  const ports = portsOutside(range);
+  const ports = portsOutsideNodePorts(ctx);
   const dropped = hostDrops(policies, hep, ports);
   if (dropped.length > 0 && (old === null || hostDrops(oldPolicies, old, ports).length < dropped.length)) {
     const protocols = dropped.map((d) => d.protocol).join('/');

@@ -5,7 +5,6 @@ import type { KubeObject } from '../../src/admission/types.ts';
 import {
   evaluateForwarded,
   evaluateHostIngress,
-  evaluatePreDnat,
   FELIX_DEFAULT_FAILSAFE_INBOUND,
   isRuleCause,
   selectsHostEndpoint,
@@ -86,7 +85,7 @@ const toClusterIP = (source: string): Flow => ({
 
 // ---------------------------------------------------------------- table
 
-type Evaluate = 'forwarded' | 'host' | 'pre-dnat';
+type Evaluate = 'forwarded' | 'host';
 interface Case {
   name: string;
   evaluate: Evaluate;
@@ -100,7 +99,7 @@ interface Case {
 }
 
 const run = (c: Case): Verdict => {
-  const fn = { forwarded: evaluateForwarded, host: evaluateHostIngress, 'pre-dnat': evaluatePreDnat }[c.evaluate];
+  const fn = { forwarded: evaluateForwarded, host: evaluateHostIngress }[c.evaluate];
   return fn(c.policies, c.hep ?? node1, c.flow, c.opts);
 };
 
@@ -169,16 +168,8 @@ const cases: Case[] = [
       /no untracked or pre-DNAT rule decides it, and no normal applyOnForward ingress policy selects host endpoint "node1-eth0", so forwarded traffic is allowed by default\.$/,
   },
   {
-    name: 'guide: the pre-DNAT stage alone lets the unknown client pass on',
-    evaluate: 'pre-dnat',
-    policies: guideSet,
-    flow: toClusterIP('8.8.8.8'),
-    allowed: true,
-    by: { defaultAllow: 'pre-dnat-pass-through' },
-  },
-  {
     name: 'guide: the pre-DNAT stage allows cluster IP B from its client range',
-    evaluate: 'pre-dnat',
+    evaluate: 'forwarded',
     policies: guideSet,
     flow: { ...toClusterIP('70.80.90.7'), destination: { nets: NetSet.of(['10.20.30.41']) } },
     allowed: true,
@@ -583,14 +574,6 @@ const cases: Case[] = [
     allowed: false,
     by: { defaultDeny: 'host-endpoint', policies: [] },
   },
-  {
-    name: 'published guide: the broken cluster IP rule allows nothing in the pre-DNAT stage',
-    evaluate: 'pre-dnat',
-    policies: Object.values(published),
-    flow: toClusterIP('50.60.1.2'),
-    allowed: true,
-    by: { defaultAllow: 'pre-dnat-pass-through' },
-  },
 ];
 
 t.test('dataplane evaluation', async (t) => {
@@ -644,7 +627,7 @@ t.test('verdict helpers and guards', async (t) => {
     RangeError,
     'a flow without packets is a caller bug',
   );
-  t.match(verdict.part, { evaluation: 'forwarded', hostEndpoint: { name: 'node1-eth0' }, failsafe: false, failsafeAside: true }, 'a verdict carries its flow part as facts');
+  t.match(verdict.part, { chain: 'forwarded', hostEndpoint: { name: 'node1-eth0' }, failsafe: false, failsafeAside: true }, 'a verdict carries its flow part as facts');
   const plain = Object.fromEntries(Object.entries(verdict.by).filter(([, v]) => v !== undefined));
   t.same(JSON.parse(JSON.stringify(verdict.by)), plain, 'the cause is plain data');
   t.ok(serviceRange.coversAll(NetSet.of(['10.20.30.40', '10.20.30.41'])), 'fixture cluster IPs are advertised');

@@ -1,10 +1,18 @@
 import t from 'tap';
 import type { KubeObject } from '../../src/admission/types.ts';
-import { matchRule, flowVersions, viewFlow, describeFlowView, type Flow } from '../../src/calico/flow.ts';
+import { matchRuleView, flowVersions, viewFlow, describeFlowView, type Flow, type RuleMatch } from '../../src/calico/flow.ts';
 import { hostEndpointView } from '../../src/calico/host-endpoint.ts';
 import { NetSet } from '../../src/calico/nets.ts';
-import { compilePolicy } from '../../src/calico/policy.ts';
+import { compilePolicy, type CompiledRule } from '../../src/calico/policy.ts';
 import { PortIntervalSet } from '../../src/calico/ports.ts';
+
+/** A rule against a whole flow (every IP version it has): full when full for each, none when none for each, else partial. */
+function matchRule(rule: CompiledRule, flow: Flow): RuleMatch {
+  const results = flowVersions(flow).map((v) => viewFlow(flow, v)).filter((v) => v !== undefined).map((v) => matchRuleView(rule, v));
+  if (results.every((r) => r.result === 'none')) return { result: 'none', uncertainOn: [] };
+  if (results.every((r) => r.result === 'full')) return { result: 'full', uncertainOn: [] };
+  return { result: 'partial', uncertainOn: [...new Set(results.flatMap((r) => (r.result === 'none' ? ['IP version'] : r.uncertainOn)))] };
+}
 
 const hep = (name: string, expectedIPs?: string[], labels: Record<string, string> = { 'k8s-role': 'node' }) =>
   hostEndpointView({

@@ -5,7 +5,6 @@ import {
   compilePorts,
   parsePort,
   parsePortRange,
-  portMatchBounds,
   PortIntervalSet,
   PortSyntaxError,
 } from '../../src/calico/ports.ts';
@@ -101,7 +100,7 @@ t.test('compilePorts: ports minus notPorts, errors with paths', async (t) => {
   t.match(errors[2], { path: 'spec.ingress[2].destination.notPorts', message: /^must be a list/ });
 });
 
-t.test('portMatchBounds: named ports on hosts vs networks', async (t) => {
+t.test('compiled port bounds: named ports on hosts vs networks', async (t) => {
   const cases: {
     name: string;
     ports: unknown;
@@ -118,7 +117,7 @@ t.test('portMatchBounds: named ports on hosts vs networks', async (t) => {
   ];
   for (const c of cases) {
     const compiled = compilePorts(c.ports, c.notPorts, 'x', []);
-    const bounds = portMatchBounds(compiled, c.named);
+    const bounds = compiled.bounds[c.named];
     t.equal(bounds.lower.toString(), c.lower, `${c.name}: lower`);
     t.equal(bounds.upper.toString(), c.upper, `${c.name}: upper`);
   }

@@ -31,12 +31,12 @@ t.test('the capped list stays within the warning budget and counts the rest', as
 
 t.test('groups after a write are the groups of the new policy list', async (t) => {
   const { compilePolicy } = await import('../../src/calico/policy.ts');
-  const { groupsAfterWrite, hostGroups, storedPolicies } = await import('../../src/rules/support/service-reach.ts');
+  const { groupsAfterWrite, hostGroups } = await import('../../src/rules/support/service-reach.ts');
   const { guideCluster, policy } = await import('./guide.ts');
   const base = guideCluster();
   const edge = { apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'edge1-eth0', labels: { 'k8s-role': 'node', zone: 'edge' } }, spec: { node: 'edge1', interfaceName: 'eth0', expectedIPs: ['10.0.1.11'] } };
   const ctx = { cluster: snapshot({ ...base, hostEndpoints: [...base.hostEndpoints!, edge] }), config: config({}) };
-  const before = hostGroups(ctx, storedPolicies(ctx.cluster));
+  const before = hostGroups(ctx);
   t.same(before.map((g) => g.names), [['edge1-eth0', 'node1-eth0', 'node2-eth0']], 'the guide treats every node alike');
   const edgeOnly = policy('edge-deny', { selector: "zone == 'edge'", preDNAT: true, applyOnForward: true, types: ['Ingress'], ingress: [{ action: 'Deny' }] });
   const after = groupsAfterWrite(before, compilePolicy(edgeOnly));

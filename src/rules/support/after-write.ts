@@ -40,22 +40,18 @@ export function policySelectorKeys(policies: readonly CompiledPolicy[]): Set<str
   return out;
 }
 
-/** What this module derives from one snapshot. */
-interface Derived {
-  /** The stored policies, compiled. */
-  readonly compiled: readonly CompiledPolicy[];
-  /** Label keys any stored policy reads. */
-  readonly keys: ReadonlySet<string>;
-  /** Host-endpoint classes by the label keys (and host-endpoint selector) they were split on. */
-  readonly classes: Map<string, HostEndpointClass[]>;
-}
+/** The snapshot's GlobalNetworkPolicies, compiled (each object's compilation is kept with it). */
+export const storedPolicies = perSnapshot((cluster: ClusterSnapshot): readonly CompiledPolicy[] => cluster.globalNetworkPolicies.map((p) => compileStoredPolicy(p)));
 
-// Per snapshot, not per array: the classes depend on the host endpoints and the policies both.
-const derived = perSnapshot((cluster: ClusterSnapshot): Derived => {
-  const compiled = cluster.globalNetworkPolicies.map(compileStoredPolicy);
+/**
+ * Label keys any stored policy reads, and host-endpoint classes by the label keys (and
+ * host-endpoint selector) they were split on. Per snapshot, not per array: the classes depend
+ * on the host endpoints and the policies both.
+ */
+const derived = perSnapshot((cluster: ClusterSnapshot): { keys: ReadonlySet<string>; classes: Map<string, HostEndpointClass[]> } => {
   const keys = new Set<string>();
-  for (const p of compiled) policyKeys(p, keys);
-  return { compiled, keys, classes: new Map() };
+  for (const p of storedPolicies(cluster)) policyKeys(p, keys);
+  return { keys, classes: new Map() };
 });
 
 /** Labels a selector requires, when it is `a == 'x'` or a conjunction of such terms; else null. */
@@ -114,12 +110,13 @@ export interface HostEndpointClass {
 
 function classesFor(ctx: Pick<RuleContext, 'cluster' | 'config'>, extra: CompiledPolicy | null): HostEndpointClass[] {
   const { cluster, config } = ctx;
-  const storedPolicies = derived(cluster);
+  const stored = storedPolicies(cluster);
   if (cluster.hostEndpoints.length === 0) {
     const assumed = assumedHostEndpoint(config.network.hostEndpointSelector);
-    return assumed === null ? [] : [{ representative: assumed, policies: storedPolicies.compiled.filter((p) => selectsHostEndpoint(p, assumed)), members: 0 }];
+    return assumed === null ? [] : [{ representative: assumed, policies: stored.filter((p) => selectsHostEndpoint(p, assumed)), members: 0 }];
   }
-  const keys = new Set(storedPolicies.keys);
+  const { keys: storedKeys, classes: byKeys } = derived(cluster);
+  const keys = new Set(storedKeys);
   try {
     keysOf(parseSelectorCached(config.network.hostEndpointSelector).ast, keys);
   } catch {
@@ -128,7 +125,6 @@ function classesFor(ctx: Pick<RuleContext, 'cluster' | 'config'>, extra: Compile
   if (extra !== null) policyKeys(extra, keys);
   const keyList = [...keys].sort();
   const cacheKey = `${config.network.hostEndpointSelector}\u0001${keyList.join('\u0000')}`;
-  const byKeys = storedPolicies.classes;
   let classes = byKeys.get(cacheKey);
   if (classes === undefined) {
     const groups = new Map<string, { representative: HostEndpointView; members: number }>();
@@ -142,7 +138,7 @@ function classesFor(ctx: Pick<RuleContext, 'cluster' | 'config'>, extra: Compile
     classes = [...groups.values()].map(({ representative, members }) => ({
       representative,
       members,
-      policies: storedPolicies.compiled.filter((p) => selectsHostEndpoint(p, representative)),
+      policies: stored.filter((p) => selectsHostEndpoint(p, representative)),
     }));
     if (byKeys.size >= 64) byKeys.clear();
     byKeys.set(cacheKey, classes);
@@ -163,15 +159,9 @@ export interface SelectedClass {
  * The host-endpoint classes a submitted policy selects, each with the policies that will apply
  * to it after the write: the stored ones selecting it, with the submitted policy added (CREATE)
  * or in place of its stored version (UPDATE, same name; `x` and calico-apiserver's `default.x` are
- * one policy).
+ * one policy). Several rules judge the same review: the last answer is kept.
  */
-export function selectedAfterWrite(submitted: CompiledPolicy, ctx: Pick<RuleContext, 'cluster' | 'config'>): readonly SelectedClass[] {
-  return selectedFor(submitted, ctx.cluster, ctx.config);
-}
-
-// Several rules judge the same review: the last answer is kept (only the last: a review's
-// objects must not outlive it, see recentMemo).
-const selectedFor = recentMemo(1, (submitted: CompiledPolicy, cluster: RuleContext['cluster'], config: RuleContext['config']) =>
+const selectedAfterWrite = recentMemo(1, (submitted: CompiledPolicy, cluster: RuleContext['cluster'], config: RuleContext['config']) =>
   Object.freeze(
     classesFor({ cluster, config }, submitted)
       .filter((c) => selectsHostEndpoint(submitted, c.representative))
@@ -186,7 +176,7 @@ const selectedFor = recentMemo(1, (submitted: CompiledPolicy, cluster: RuleConte
  * selectedAfterWrite.
  */
 export function selectedAfterRequest(policy: CompiledPolicy, ctx: Pick<RuleContext, 'cluster' | 'config' | 'operation'>): readonly (SelectedClass & { readonly before?: readonly CompiledPolicy[] })[] {
-  if (ctx.operation !== 'DELETE') return selectedAfterWrite(policy, ctx);
+  if (ctx.operation !== 'DELETE') return selectedAfterWrite(policy, ctx.cluster, ctx.config);
   return classesFor(ctx, policy)
     .filter((c) => selectsHostEndpoint(policy, c.representative))
     .map((c) => ({ hostEndpoint: c.representative, policies: c.policies.filter((p) => p.name !== policy.name), before: c.policies }));
@@ -194,7 +184,7 @@ export function selectedAfterRequest(policy: CompiledPolicy, ctx: Pick<RuleConte
 
 /** The stored policies that select a host endpoint (for judging a HostEndpoint write or an existing one). */
 export function policiesSelecting(hep: HostEndpointView, cluster: ClusterSnapshot): CompiledPolicy[] {
-  return derived(cluster).compiled.filter((p) => selectsHostEndpoint(p, hep));
+  return storedPolicies(cluster).filter((p) => selectsHostEndpoint(p, hep));
 }
 
 /** "after this change" for a write, "after deleting …" for a DELETE: how findings start. */

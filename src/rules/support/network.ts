@@ -1,3 +1,5 @@
+import { recentMemo } from '../../calico/memo.ts';
+import { PortIntervalSet } from '../../calico/ports.ts';
 import type { RuleContext } from '../types.ts';
 
 /**
@@ -32,3 +34,7 @@ export function advertisedServiceCIDRs({ cluster, config }: Pick<RuleContext, 'c
 export function serviceClusterIPRanges({ config }: Pick<RuleContext, 'config'>): string[] {
   return [...config.network.serviceClusterIPRanges];
 }
+
+/** Every port outside `network.nodePortRange` (kept for the last range asked: the config's). */
+export const portsOutsideNodePorts = ({ config }: Pick<RuleContext, 'config'>): PortIntervalSet => portsOutside(config.network.nodePortRange);
+const portsOutside = recentMemo(1, (range: string) => PortIntervalSet.ALL.minus(PortIntervalSet.of([range])));

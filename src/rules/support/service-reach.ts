@@ -7,14 +7,15 @@ import type { KubeObject } from '../../admission/types.ts';
 import { selectsHostEndpoint } from '../../calico/dataplane.ts';
 import { hostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
 import { NetSet, type Net } from '../../calico/nets.ts';
-import { compileStoredPolicy, governsIngress, type CompiledPolicy } from '../../calico/policy.ts';
+import { perSnapshot } from '../../calico/memo.ts';
+import { governsIngress, type CompiledPolicy } from '../../calico/policy.ts';
 import { PortIntervalSet } from '../../calico/ports.ts';
 import { reachability, type Destination, type ReachOptions, type Reachability } from '../../calico/reachability.ts';
 import { parseSelectorCached } from '../../calico/selector/index.ts';
 import type { ClusterSnapshot } from '../../cluster/types.ts';
 import { exposureReason } from '../../kube/exposure.ts';
 import type { RuleContext } from '../types.ts';
-import { hostEndpointClasses, policySelectorKeys } from './after-write.ts';
+import { hostEndpointClasses, policySelectorKeys, storedPolicies } from './after-write.ts';
 import { netOf } from './cidr.ts';
 import { podCIDRs } from './network.ts';
 import { declaredClusterIPs, isHeadless, objectRef, serviceSpec } from './service.ts';
@@ -86,32 +87,18 @@ export interface HostGroup {
   readonly assumed: boolean;
 }
 
-const compiledCache = new WeakMap<readonly KubeObject[], CompiledPolicy[]>();
-
-/** The snapshot's GlobalNetworkPolicies, compiled (each object's compilation is kept with it). */
-export function storedPolicies(cluster: ClusterSnapshot): readonly CompiledPolicy[] {
-  let hit = compiledCache.get(cluster.globalNetworkPolicies);
-  if (hit === undefined) compiledCache.set(cluster.globalNetworkPolicies, (hit = cluster.globalNetworkPolicies.map(compileStoredPolicy)));
-  return hit;
-}
-
-const groupCache = new WeakMap<ClusterSnapshot, WeakMap<readonly CompiledPolicy[], HostGroup[]>>();
+export { storedPolicies };
 
 /**
  * The host endpoints that receive exposed traffic (`network.hostEndpointSelector`), grouped by
  * what decides forwarded traffic on them: the ingress policies that select them and whether
  * they are all-interfaces endpoints (untracked policy skips those). Labels, names and profiles
- * matter only through that for traffic to a cluster IP. Kept per snapshot and policy list.
+ * matter only through that for traffic to a cluster IP. Kept per snapshot.
  */
-export function hostGroups(ctx: Ctx, policies: readonly CompiledPolicy[] = storedPolicies(ctx.cluster)): readonly HostGroup[] {
-  let byPolicies = groupCache.get(ctx.cluster);
-  if (byPolicies === undefined) groupCache.set(ctx.cluster, (byPolicies = new WeakMap()));
-  let groups = byPolicies.get(policies);
-  if (groups === undefined) byPolicies.set(policies, (groups = computeGroups(ctx, policies)));
-  return groups;
-}
+export const hostGroups = (ctx: Ctx): readonly HostGroup[] => groupsOf(ctx.cluster, ctx.config);
 
-function computeGroups(ctx: Ctx, policies: readonly CompiledPolicy[]): HostGroup[] {
+const groupsOf = perSnapshot((cluster: ClusterSnapshot, config: Ctx['config']): HostGroup[] => {
+  const ctx = { cluster, config };
   if (ctx.cluster.hostEndpoints.length === 0) {
     return hostEndpointClasses(ctx).map((c) => ({ names: [c.representative.name], hostEndpoint: c.representative, members: [c.representative], assumed: true }));
   }
@@ -122,7 +109,7 @@ function computeGroups(ctx: Ctx, policies: readonly CompiledPolicy[]): HostGroup
   } catch {
     receives = () => true; // the config loader refuses a bad selector
   }
-  const ingress = policies.filter(governsIngress);
+  const ingress = storedPolicies(cluster).filter(governsIngress);
   // Selection depends only on the labels the policy selectors read: endpoints that agree on
   // those are selected alike, so selectors run once per distinct combination, not per endpoint.
   const keys = [...policySelectorKeys(ingress)].sort();
@@ -144,7 +131,7 @@ function computeGroups(ctx: Ctx, policies: readonly CompiledPolicy[]): HostGroup
     else group.members.push(hep);
   }
   return [...byKey.values()].map((g) => groupOf(g.members));
-}
+});
 
 const groupOf = (members: readonly HostEndpointView[]): HostGroup => ({ names: members.map((m) => m.name).sort(), hostEndpoint: members[0]!, members, assumed: false });
 
@@ -179,13 +166,13 @@ export function answerTarget(
 ): GroupAnswer[] {
   // The plain question (stored policies, every source, the snapshot's groups) recurs: several
   // rules ask it for one review, and every review of the same Service asks it again.
-  const plain = within === undefined && backend === undefined && groups === undefined;
+  const plain = within === undefined && backend === undefined && groups === undefined && policies === storedPolicies(ctx.cluster);
   const key = plain ? `${target.ip.cidr}|${target.protocol}|${target.port}|${target.targetPort}` : '';
-  const memo = plain ? answersOf(ctx.cluster, policies) : undefined;
+  const memo = plain ? answersOf(ctx.cluster) : undefined;
   const hit = memo?.get(key);
   if (hit !== undefined) return hit;
   const dest = destinationOf(target, ctx);
-  const answers = (groups ?? hostGroups(ctx, policies)).map((group) => ({ group, reach: reachability(policies, group.hostEndpoint, dest, { within, backend }) }));
+  const answers = (groups ?? hostGroups(ctx)).map((group) => ({ group, reach: reachability(policies, group.hostEndpoint, dest, { within, backend }) }));
   if (memo !== undefined) {
     if (memo.size >= MAX_ANSWERS) memo.clear(); // a bound for reviews of ever new IPs
     memo.set(key, answers);
@@ -194,16 +181,8 @@ export function answerTarget(
 }
 
 const MAX_ANSWERS = 4_096;
-const answerCache = new WeakMap<ClusterSnapshot, WeakMap<readonly CompiledPolicy[], Map<string, GroupAnswer[]>>>();
-
-/** Answers kept per snapshot and policy list (they live and go with the snapshot). */
-function answersOf(cluster: ClusterSnapshot, policies: readonly CompiledPolicy[]): Map<string, GroupAnswer[]> {
-  let byPolicies = answerCache.get(cluster);
-  if (byPolicies === undefined) answerCache.set(cluster, (byPolicies = new WeakMap()));
-  let answers = byPolicies.get(policies);
-  if (answers === undefined) byPolicies.set(policies, (answers = new Map()));
-  return answers;
-}
+/** Plain answers, kept per snapshot (they live and go with it). */
+const answersOf = perSnapshot((_cluster: ClusterSnapshot) => new Map<string, GroupAnswer[]>());
 
 /** `"node1-eth0", "node2-eth0"`, or the first few and a count. */
 export function hostNames(group: HostGroup, max = 3): string {

@@ -55,7 +55,7 @@ export function explainVerdict(verdict: Verdict): string {
   const hep = part.hostEndpoint.name;
   const label = flowPartText(verdict);
   // Inside the forwarded walk of failsafe ports, the words say which stages were skipped.
-  const walkLabel = part.evaluation === 'forwarded' && part.failsafe ? `${label} (failsafe ports: untracked and pre-DNAT policy skipped)` : label;
+  const walkLabel = part.chain === 'forwarded' && part.failsafe ? `${label} (failsafe ports: untracked and pre-DNAT policy skipped)` : label;
   if (isRuleCause(by)) {
     if (by.action === 'Pass') return `${walkLabel}: ${ruleText(by)} passes it out of the last tier; no further forward policy applies and Calico leaves it to the host.`;
     const detail =
@@ -81,13 +81,11 @@ export function explainVerdict(verdict: Verdict): string {
   }
   switch (by.defaultAllow) {
     case 'failsafe':
-      return `${label}: ${portWords(part.view)} ${part.evaluation === 'host' ? 'always reach the host' : 'skip untracked and pre-DNAT policy'} (Felix FailsafeInboundHostPorts).`;
+      return `${label}: ${portWords(part.view)} ${part.chain === 'host' ? 'always reach the host' : 'skip untracked and pre-DNAT policy'} (Felix FailsafeInboundHostPorts).`;
     case 'profile':
       return `${label}: ${profilesWhy(by.passedBy, by.policies ?? [], hep)}, and profile "${by.profile ?? DEFAULT_ALLOW_PROFILE}" allows all traffic.`;
     case 'no-workload-policy':
       return `${label}: no policy selects ${hep}, so Kubernetes' default lets it in.`;
-    case 'pre-dnat-pass-through':
-      return `${label}: no untracked or pre-DNAT rule on host endpoint "${hep}" decides it; it passes on to normal or forward policy.`;
     case 'no-forward-policy': {
       const why = part.failsafe ? 'its ports are failsafe ports, which skip untracked and pre-DNAT policy' : 'no untracked or pre-DNAT rule decides it';
       return `${label}: ${why}, and no normal applyOnForward ingress policy selects host endpoint "${hep}", so forwarded traffic is allowed by default.`;
