@@ -376,13 +376,6 @@ function computeFailsafePorts(view: FlowView, failsafe: readonly PortRule[]): Po
   return ports.length === 0 ? PortIntervalSet.EMPTY : PortIntervalSet.of(ports);
 }
 
-interface Part {
-  readonly view: FlowView;
-  readonly afterDnat: FlowView;
-  readonly failsafe: boolean;
-  readonly facts: (chain: PolicyChain, hep: HostEndpointView) => FlowPart;
-}
-
 /** A flow's ports split into failsafe ports and the rest (the same split recurs across a review's flows). */
 const splitPorts = recentMemo(8, (ports: PortIntervalSet, failsafe: PortIntervalSet) => {
   const safe = failsafe.intersect(ports);
@@ -390,8 +383,8 @@ const splitPorts = recentMemo(8, (ports: PortIntervalSet, failsafe: PortInterval
 });
 
 /** Splits a flow by IP version and into failsafe / other destination ports. */
-function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
-  const parts: Part[] = [];
+function splitFlow(flow: Flow, failsafe: readonly PortRule[], chain: PolicyChain, hostEndpoint: HostEndpointView): FlowPart[] {
+  const parts: FlowPart[] = [];
   const versions = flowVersions(flow);
   for (let i = 0; i < versions.length; i++) {
     const version = versions[i]!;
@@ -404,23 +397,8 @@ function splitFlow(flow: Flow, failsafe: readonly PortRule[]): Part[] {
       // Failsafe ports are matched before DNAT; the post-DNAT view keeps the
       // same split unless DNAT rewrites the ports.
       const pre = ports === view.ports ? view : { ...view, ports };
-      const post =
-        afterDnat === undefined ? pre : flow.afterDnat?.ports === undefined && ports !== afterDnat.ports ? { ...afterDnat, ports } : afterDnat;
-      parts.push({
-        view: pre,
-        afterDnat: post,
-        failsafe: isFailsafe,
-        facts: (chain, hostEndpoint) => ({
-          chain,
-          hostEndpoint,
-          view: pre,
-          afterDnat: afterDnat && post,
-          whole: view,
-          wholeAfterDnat: afterDnat,
-          failsafe: isFailsafe,
-          failsafeAside: !isFailsafe && !safe.isEmpty(),
-        }),
-      });
+      const post = afterDnat === undefined || flow.afterDnat?.ports !== undefined || ports === afterDnat.ports ? afterDnat : { ...afterDnat, ports };
+      parts.push({ chain, hostEndpoint, view: pre, afterDnat: post, whole: view, wholeAfterDnat: afterDnat, failsafe: isFailsafe, failsafeAside: !isFailsafe && !safe.isEmpty() });
     };
     addPart(rest, false);
     addPart(safe, true);
@@ -441,10 +419,10 @@ function evaluateParts(
   flow: Flow,
   opts: EvaluateOptions,
   chain: PolicyChain,
-  judge: (part: Part, facts: FlowPart, stages: Stages) => Verdict,
+  judge: (part: FlowPart, stages: Stages) => Verdict,
 ): Verdict {
   const stages = stagesFor(policies, hep, opts.invalidPolicies ?? 'rule-matches-nothing');
-  const verdicts = splitFlow(flow, opts.failsafe ?? FELIX_DEFAULT_FAILSAFE_INBOUND).map((part) => judge(part, part.facts(chain, hep), stages));
+  const verdicts = splitFlow(flow, opts.failsafe ?? FELIX_DEFAULT_FAILSAFE_INBOUND, chain, hep).map((part) => judge(part, stages));
   return verdicts.find((v) => !v.allowed) ?? verdicts[0]!;
 }
 
@@ -464,14 +442,13 @@ export function evaluateForwarded(
   flow: Flow,
   opts: EvaluateOptions = {},
 ): Verdict {
-  return evaluateParts(policies, hep, flow, opts, 'forwarded', (part, facts, stages) =>
+  return evaluateParts(policies, hep, flow, opts, 'forwarded', (part, stages) =>
     runWalk({
       segments: part.failsafe ? stages.forward : stages.forwarded,
-      viewFor: (stage) => (stage === 'forward' ? part.afterDnat : part.view),
+      viewFor: (stage) => (stage === 'forward' ? (part.afterDnat ?? part.view) : part.view),
       // Passed out of the last forward tier: Calico leaves it to the host (allowed).
-      terminal: (passedBy) =>
-        passedBy !== undefined && passedBy.stage === 'forward' ? verdict(true, passedBy, facts) : verdict(true, { defaultAllow: 'no-forward-policy' }, facts),
-      part: facts,
+      terminal: (passedBy) => verdict(true, passedBy !== undefined && passedBy.stage === 'forward' ? passedBy : { defaultAllow: 'no-forward-policy' }, part),
+      part,
     }),
   );
 }
@@ -489,8 +466,8 @@ export function evaluateHostIngress(
   flow: Flow,
   opts: EvaluateOptions = {},
 ): Verdict {
-  return evaluateParts(policies, hep, flow, opts, 'host', (part, facts, stages) => {
-    if (part.failsafe) return verdict(true, { defaultAllow: 'failsafe' }, facts);
+  return evaluateParts(policies, hep, flow, opts, 'host', (part, stages) => {
+    if (part.failsafe) return verdict(true, { defaultAllow: 'failsafe' }, part);
     const policies = stages.normalPolicies;
     return runWalk({
       segments: stages.host,
@@ -498,10 +475,10 @@ export function evaluateHostIngress(
       terminal: (passedBy) => {
         const pass = passedBy !== undefined && passedBy.stage === 'normal' ? passedBy : undefined;
         return hep.profiles.includes(DEFAULT_ALLOW_PROFILE)
-          ? verdict(true, { defaultAllow: 'profile', profile: DEFAULT_ALLOW_PROFILE, passedBy: pass, policies }, facts)
-          : verdict(false, { defaultDeny: 'host-endpoint', policies, passedBy: pass }, facts);
+          ? verdict(true, { defaultAllow: 'profile', profile: DEFAULT_ALLOW_PROFILE, passedBy: pass, policies }, part)
+          : verdict(false, { defaultDeny: 'host-endpoint', policies, passedBy: pass }, part);
       },
-      part: facts,
+      part,
     });
   });
 }
@@ -515,34 +492,23 @@ export function evaluateHostIngress(
  * namespace profile, which allows. No failsafe ports for workloads.
  */
 export function evaluateWorkloadIngress(policies: readonly CompiledPolicy[], pods: HostEndpointView, flow: Flow): Verdict {
-  const selected = sortedSelection(policies, pods);
+  const selected = policies.filter((p) => governsIngress(p) && !p.preDNAT && !p.doNotTrack && p.selector !== undefined && p.selector.matches(pods.labels)).sort(comparePolicies);
   const segments = segmentsFor('normal', selected);
-  const verdicts: Verdict[] = [];
-  for (const version of flowVersions(flow)) {
-    const view = viewFlow(flow, version);
-    if (view === undefined) continue;
-    const afterDnat = flow.afterDnat === undefined ? undefined : viewFlow(flow, version, true);
-    const facts: FlowPart = { chain: 'workload', hostEndpoint: pods, view, afterDnat, whole: view, wholeAfterDnat: afterDnat, failsafe: false, failsafeAside: false };
-    verdicts.push(
-      runWalk({
-        segments,
-        viewFor: () => afterDnat ?? view,
-        terminal: (passedBy) =>
-          selected.length === 0
-            ? verdict(true, { defaultAllow: 'no-workload-policy' }, facts)
-            : verdict(true, { defaultAllow: 'profile', profile: 'the namespace profile', passedBy, policies: selected.map((p) => p.name) }, facts),
-        part: facts,
-      }),
-    );
-  }
-  if (verdicts.length === 0) throw new RangeError('the flow has no packets for any IP version');
+  const verdicts = splitFlow(flow, NO_FAILSAFE, 'workload', pods).map((part) =>
+    runWalk({
+      segments,
+      viewFor: () => part.afterDnat ?? part.view,
+      terminal: (passedBy) =>
+        selected.length === 0
+          ? verdict(true, { defaultAllow: 'no-workload-policy' }, part)
+          : verdict(true, { defaultAllow: 'profile', profile: 'the namespace profile', passedBy, policies: selected.map((p) => p.name) }, part),
+      part,
+    }),
+  );
   return verdicts.find((v) => !v.allowed) ?? verdicts[0]!;
 }
 
-function sortedSelection(policies: readonly CompiledPolicy[], pods: HostEndpointView): CompiledPolicy[] {
-  const selected = policies.filter((p) => governsIngress(p) && !p.preDNAT && !p.doNotTrack && p.selector !== undefined && p.selector.matches(pods.labels));
-  return selected.sort(comparePolicies);
-}
+const NO_FAILSAFE: readonly PortRule[] = Object.freeze([]);
 
 /** Narrows a verdict cause to a rule. */
 export function isRuleCause(cause: VerdictCause): cause is RuleCause {

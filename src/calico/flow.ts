@@ -14,7 +14,7 @@ import { perObject } from './memo.ts';
 import { NetSet, versionBit, versionList, type IPVersion } from './nets.ts';
 import type { CompiledEntity, CompiledRule } from './policy.ts';
 import { PortIntervalSet } from './ports.ts';
-import { protocolMatches, protocolName, protocolNumber, protocolSupportsPorts, type ProtocolSpec } from './protocols.ts';
+import { protocolMatches, protocolNumber, protocolSupportsPorts, type ProtocolSpec } from './protocols.ts';
 import type { Selector } from './selector/index.ts';
 
 export type MatchResult = 'full' | 'partial' | 'none';
@@ -123,22 +123,6 @@ const expectedIPsBy = perObject((hep: HostEndpointView): Record<IPVersion, NetSe
   const of = (version: IPVersion) => (hasExpectedIPs(hep, version) ? NetSet.of(hep.expectedIPs.filter((n) => n.version === version)) : undefined);
   return { 4: of(4), 6: of(6) };
 });
-
-/** Short text for a flow view, e.g. `IPv4 TCP ports 1:29999 from any to host endpoint "n1-eth0"`. */
-export function describeFlowView(v: FlowView): string {
-  const proto = protocolName(v.protocol);
-  const ranges = v.ports.ranges();
-  const plural = ranges.length > 1 || (ranges[0] !== undefined && ranges[0].min !== ranges[0].max);
-  const ports = protocolSupportsPorts(v.protocol) ? ` port${plural ? 's' : ''} ${v.ports}` : '';
-  const from = v.sourceIsAny ? 'any source' : v.source.toString();
-  const to =
-    v.destinationHost !== undefined
-      ? `host endpoint "${v.destinationHost.name}"`
-      : v.destination === undefined
-        ? 'an unknown address'
-        : v.destination.toString();
-  return `IPv${v.version} ${proto}${ports} from ${from} to ${to}`;
-}
 
 function addressMatch(entity: CompiledEntity, addresses: NetSet | undefined): MatchResult {
   // The rule's set holds both IP versions; the flow view's addresses are of one, so the other

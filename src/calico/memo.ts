@@ -43,7 +43,9 @@ export function recentMemo<V>(size: number, compute: (a: unknown, b?: unknown, c
  * computed on first use and kept while that snapshot lives: a snapshot is immutable, and a
  * new one (any change in the cluster) starts afresh, whatever arrays it shares with the last.
  */
-export const perSnapshot: <S extends object, A extends unknown[], V>(compute: (snapshot: S, ...args: A) => V) => (snapshot: S, ...args: A) => V = perObject;
+export function perSnapshot<S extends object, A extends unknown[], V>(compute: (snapshot: S, ...args: A) => V): (snapshot: S, ...args: A) => V {
+  return perObject(compute);
+}
 
 /**
  * Data derived from an immutable object, computed on first use and kept while the object lives

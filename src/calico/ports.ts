@@ -152,10 +152,6 @@ export class PortIntervalSet {
     return new PortIntervalSet(toIntervals(ranges));
   }
 
-  union(other: PortIntervalSet): PortIntervalSet {
-    return new PortIntervalSet(normalizeIntervals([...this.#intervals, ...other.#intervals]));
-  }
-
   minus(other: PortIntervalSet): PortIntervalSet {
     if (this.#intervals.length === 0 || other.#intervals.length === 0) return this;
     return new PortIntervalSet(subtractIntervals(this.#intervals, other.#intervals));
@@ -176,10 +172,6 @@ export class PortIntervalSet {
 
   isEmpty(): boolean {
     return this.#intervals.length === 0;
-  }
-
-  isAll(): boolean {
-    return PortIntervalSet.ALL.coversAll(this) && this.coversAll(PortIntervalSet.ALL);
   }
 
   ranges(): PortRange[] {

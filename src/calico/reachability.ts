@@ -32,11 +32,11 @@
  * sees the node's (rules/support/backends.ts hostsToPods).
  */
 import { evaluateForwarded, evaluateWorkloadIngress, isRuleCause, selectsHostEndpoint, type EvaluateOptions, type PortRule, FELIX_DEFAULT_FAILSAFE_INBOUND, type Verdict } from './dataplane.ts';
-import { viewFlow, matchRuleView, type Flow } from './flow.ts';
+import { viewFlow, matchRuleView, type Flow, type FlowView } from './flow.ts';
 import type { HostEndpointView } from './host-endpoint.ts';
 import { NetSet, parseNet, type IPVersion, type Net } from './nets.ts';
 import { perObject } from './memo.ts';
-import { governsIngress, isForwardPolicy, type CompiledPolicy } from './policy.ts';
+import { governsIngress, isForwardPolicy, type CompiledPolicy, type CompiledRule } from './policy.ts';
 import { PortIntervalSet } from './ports.ts';
 import { protocolNumber, type ProtocolSpec } from './protocols.ts';
 
@@ -115,7 +115,7 @@ function cutsFor(
   version: IPVersion,
   failsafe: readonly PortRule[],
 ): { cuts: NetSet[]; relevant: CompiledPolicy[] } {
-  const views = [viewFlow(flow, version), viewFlow(flow, version, true)].filter((v) => v !== undefined);
+  const views = flowViews(flow, version);
   const cuts = new Map<string, NetSet>();
   const add = (set: NetSet): void => {
     const only = set.restrictTo(version);
@@ -130,9 +130,8 @@ function cutsFor(
     let matches = false;
     for (let r = 0; r < policy.ingress.length; r++) {
       const rule = policy.ingress[r]!;
-      if (rule.action === undefined || rule.action === 'Log') continue;
       // A rule that matches no packet to this destination from any source cannot split it.
-      if (views.every((v) => matchRuleView(rule, v).result === 'none')) continue;
+      if (!canDecide(rule, views)) continue;
       matches = true;
       if (rule.source.addresses !== undefined) add(rule.source.addresses);
     }
@@ -149,6 +148,13 @@ function cutsFor(
   }
   return { cuts: [...cuts.values()], relevant };
 }
+
+/** The views of a flow of one IP version before and after DNAT. */
+export const flowViews = (flow: Flow, version: IPVersion): FlowView[] => [viewFlow(flow, version), viewFlow(flow, version, true)].filter((v) => v !== undefined);
+
+/** Whether a rule can decide some packet of the views (Log rules decide nothing). */
+export const canDecide = (rule: CompiledRule, views: readonly FlowView[]): boolean =>
+  rule.action !== undefined && rule.action !== 'Log' && views.some((v) => matchRuleView(rule, v).result !== 'none');
 
 function protocolNumberOrNull(spec: ProtocolSpec): number | null {
   try {

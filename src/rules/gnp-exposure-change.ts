@@ -10,10 +10,9 @@
  * warning well inside the API server's 4 KiB for all warnings; the rest are counted.
  */
 import type { KubeObject } from '../admission/types.ts';
-import { viewFlow, matchRuleView } from '../calico/flow.ts';
 import { NetSet } from '../calico/nets.ts';
 import { compilePolicy, governsIngress, isForwardPolicy, type CompiledPolicy } from '../calico/policy.ts';
-import { destinationFlow, type Destination } from '../calico/reachability.ts';
+import { canDecide, destinationFlow, flowViews, type Destination } from '../calico/reachability.ts';
 import { isExisting, type Finding, type Rule, type RuleContext } from './types.ts';
 import { GLOBAL_NETWORK_POLICY } from './support/kinds.ts';
 import { answerTarget, destinationOf, exposedService, groupsAfterWrite, hostGroups, storedPolicies, type HostGroup, type ServiceTarget } from './support/service-reach.ts';
@@ -42,9 +41,8 @@ export function policiesAfterWrite(ctx: Pick<RuleContext, 'operation' | 'object'
 function canAffect(policy: CompiledPolicy, dest: Destination): boolean {
   if (!governsIngress(policy)) return false;
   if (isForwardPolicy(policy)) return true;
-  const flow = destinationFlow(dest, 'any');
-  const views = [viewFlow(flow, dest.ip.version), viewFlow(flow, dest.ip.version, true)].filter((v) => v !== undefined);
-  return policy.ingress.some((rule) => rule.action !== undefined && rule.action !== 'Log' && views.some((v) => matchRuleView(rule, v).result !== 'none'));
+  const views = flowViews(destinationFlow(dest, 'any'), dest.ip.version);
+  return policy.ingress.some((rule) => canDecide(rule, views));
 }
 
 /** Sources that reach the target through any of the host endpoints. */

@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { KubeObject } from '../../src/admission/types.ts';
-import { matchRuleView, flowVersions, viewFlow, describeFlowView, type Flow, type RuleMatch } from '../../src/calico/flow.ts';
+import { matchRuleView, flowVersions, viewFlow, type Flow, type RuleMatch } from '../../src/calico/flow.ts';
+import { describeFlowView } from '../../src/rules/support/verdict-text.ts';
 import { hostEndpointView } from '../../src/calico/host-endpoint.ts';
 import { NetSet } from '../../src/calico/nets.ts';
 import { compilePolicy, type CompiledRule } from '../../src/calico/policy.ts';
@@ -194,7 +195,7 @@ t.test('flow versions and views', async (t) => {
   const view = viewFlow(toHost(), 4)!;
   t.equal(describeFlowView(view), 'IPv4 TCP ports 1:29999 from any source to host endpoint "node1-eth0"');
   const icmp = viewFlow({ ...toPods, protocol: 'icmp', ports: PortIntervalSet.EMPTY }, 4)!;
-  t.ok(icmp.ports.isAll(), 'ports do not apply to ICMP');
+  t.equal(icmp.ports, PortIntervalSet.ALL, 'ports do not apply to ICMP');
   t.equal(describeFlowView(icmp), 'IPv4 ICMP from any source to 192.168.0.0/16');
 });
 

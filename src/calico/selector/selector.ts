@@ -61,15 +61,11 @@ export class SelectorCache extends ParseCache<Selector> {
   constructor(maxBytes = 16 * 1024 * 1024) {
     super('selectors', maxBytes, parseSelector, (source) => 512 + 4 * source.length);
   }
-
-  parse(source: string): Selector {
-    return this.get(source);
-  }
 }
 
 const sharedCache = gauged(new SelectorCache());
 
 /** parseSelector through the shared, byte-bounded cache. */
 export function parseSelectorCached(source: string): Selector {
-  return sharedCache.parse(source);
+  return sharedCache.get(source);
 }

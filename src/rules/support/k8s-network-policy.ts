@@ -11,6 +11,7 @@
  * judged here).
  */
 import type { KubeObject } from '../../admission/types.ts';
+import { perObject } from '../../calico/memo.ts';
 import { compileStoredPolicy, type CompiledPolicy } from '../../calico/policy.ts';
 
 type Obj = Record<string, unknown>;
@@ -83,11 +84,5 @@ export function convertK8sNetworkPolicy(np: KubeObject): KubeObject {
   };
 }
 
-const converted = new WeakMap<KubeObject, CompiledPolicy>();
-
 /** The compiled form of a stored Kubernetes NetworkPolicy (kept per object). */
-export function compileK8sNetworkPolicy(np: KubeObject): CompiledPolicy {
-  let hit = converted.get(np);
-  if (hit === undefined) converted.set(np, (hit = compileStoredPolicy(convertK8sNetworkPolicy(np))));
-  return hit;
-}
+export const compileK8sNetworkPolicy: (np: KubeObject) => CompiledPolicy = perObject((np: KubeObject) => compileStoredPolicy(convertK8sNetworkPolicy(np)));

@@ -1,7 +1,7 @@
 import { isRuleCause, type PolicyStage, type RuleCause, type Verdict } from '../../calico/dataplane.ts';
-import { describeFlowView, type FlowView } from '../../calico/flow.ts';
+import type { FlowView } from '../../calico/flow.ts';
 import { DEFAULT_ALLOW_PROFILE } from '../../calico/host-endpoint.ts';
-import { protocolName } from '../../calico/protocols.ts';
+import { protocolName, protocolSupportsPorts } from '../../calico/protocols.ts';
 import { NetSet, type IPVersion } from '../../calico/nets.ts';
 import { DEFAULT_TIER } from '../../calico/policy.ts';
 import type { DecidedBy, Region } from '../../calico/reachability.ts';
@@ -23,8 +23,16 @@ function policyWords(stage: PolicyStage, policy: string, tier: string): string {
 
 function portWords(view: FlowView): string {
   const ranges = view.ports.ranges();
-  const many = ranges.length > 1 || ranges[0]!.min !== ranges[0]!.max;
+  const many = ranges.length > 1 || (ranges[0] !== undefined && ranges[0].min !== ranges[0].max);
   return `${protocolName(view.protocol)} port${many ? 's' : ''} ${view.ports}`;
+}
+
+/** Short text for a flow view, e.g. `IPv4 TCP ports 1:29999 from any source to host endpoint "n1-eth0"`. */
+export function describeFlowView(v: FlowView): string {
+  const what = protocolSupportsPorts(v.protocol) ? portWords(v) : protocolName(v.protocol);
+  const from = v.sourceIsAny ? 'any source' : v.source.toString();
+  const to = v.destinationHost !== undefined ? `host endpoint "${v.destinationHost.name}"` : (v.destination?.toString() ?? 'an unknown address');
+  return `IPv${v.version} ${what} from ${from} to ${to}`;
 }
 
 function labelFor(view: FlowView, afterDnat: FlowView | undefined, note: string): string {

@@ -34,7 +34,7 @@ t.test('cached selectors are frozen', async (t) => {
 t.test('invalid selectors throw every time and are not cached', async (t) => {
   const cache = new SelectorCache(4096);
   for (let i = 0; i < 3; i++) {
-    t.throws(() => cache.parse(`a = 'x'`), SelectorSyntaxError, `attempt ${i + 1}`);
+    t.throws(() => cache.get(`a = 'x'`), SelectorSyntaxError, `attempt ${i + 1}`);
   }
   t.equal(cache.size, 0);
   t.equal(cache.bytes, 0);
@@ -47,33 +47,33 @@ const ENTRY = 612;
 t.test('a bounded cache evicts the least recently used entry', async (t) => {
   // Room for four: an entry may take up to a quarter of the bound.
   const cache = new SelectorCache(4 * ENTRY);
-  const a = cache.parse('has(a)');
-  const b = cache.parse('has(b)');
-  cache.parse('has(x)');
-  cache.parse('has(y)');
+  const a = cache.get('has(a)');
+  const b = cache.get('has(b)');
+  cache.get('has(x)');
+  cache.get('has(y)');
   t.equal(cache.size, 4);
   t.equal(cache.bytes, 4 * ENTRY, 'bytes are counted');
-  t.equal(cache.parse('has(a)'), a, 'a hit refreshes a');
-  const c = cache.parse('has(c)');
+  t.equal(cache.get('has(a)'), a, 'a hit refreshes a');
+  const c = cache.get('has(c)');
   t.equal(cache.size, 4, 'still four entries');
-  t.equal(cache.parse('has(a)'), a, 'a survived: it was used more recently than b');
-  t.equal(cache.parse('has(c)'), c, 'c is cached');
-  t.not(cache.parse('has(b)'), b, 'b was evicted and is parsed afresh');
+  t.equal(cache.get('has(a)'), a, 'a survived: it was used more recently than b');
+  t.equal(cache.get('has(c)'), c, 'c is cached');
+  t.not(cache.get('has(b)'), b, 'b was evicted and is parsed afresh');
   t.ok(cache.bytes <= cache.maxBytes, 'within the bound');
   cache.clear();
   t.equal(cache.size, 0, 'clear empties the cache');
   t.equal(cache.bytes, 0, 'and its bytes');
-  t.not(cache.parse('has(a)'), a, 'after clear a is parsed afresh');
+  t.not(cache.get('has(a)'), a, 'after clear a is parsed afresh');
 });
 
 t.test('a selector over a quarter of the bound is parsed but not kept', async (t) => {
   const cache = new SelectorCache(8 * ENTRY);
   const short = 'has(a)';
   const long = `a == '${'x'.repeat(400)}'`;
-  t.equal(cache.parse(short), cache.parse(short), 'a small selector is cached');
-  const first = cache.parse(long);
+  t.equal(cache.get(short), cache.get(short), 'a small selector is cached');
+  const first = cache.get(long);
   t.equal(first.matches({ a: 'x'.repeat(400) }), true, 'a large one still parses');
-  t.not(cache.parse(long), first, 'but is parsed afresh each time');
+  t.not(cache.get(long), first, 'but is parsed afresh each time');
   t.equal(cache.size, 1);
 });
 
