@@ -9,12 +9,6 @@
  * path) and a rule with any invalid piece matches nothing. The `gnp-schema`
  * rule reports those problems to the user (`problems`, each with Calico's
  * reason and the releases it holds for); no other code re-checks the fields.
- *
- * Objects in the cluster cache are immutable and shared between requests, so
- * compileStoredPolicy keeps each one's compilation in a WeakMap. A review's
- * own object is compiled with compilePolicy, which remembers only the last
- * object (the rules judging one review share it) and nothing that would
- * outlive the review.
  */
 import type { KubeObject } from '../admission/types.ts';
 import { NetSet, NetSyntaxError, parseNet, versionBit, type IPVersion, type Net } from './nets.ts';
@@ -232,24 +226,17 @@ function readNets(value: unknown, path: string, negated: boolean, problems: Prob
  * so instances share one hidden class.
  */
 class Entity implements CompiledEntity {
-  readonly nets: readonly Net[] | undefined;
-  readonly notNets: readonly Net[];
-  readonly selector: Selector | undefined;
-  readonly notSelector: Selector | undefined;
-  readonly ports: CompiledPorts;
-  readonly undecidable: readonly string[];
-  readonly nonNamespacedOnly: boolean;
+  declare readonly nets: readonly Net[] | undefined;
+  declare readonly notNets: readonly Net[];
+  declare readonly selector: Selector | undefined;
+  declare readonly notSelector: Selector | undefined;
+  declare readonly ports: CompiledPorts;
+  declare readonly undecidable: readonly string[];
+  declare readonly nonNamespacedOnly: boolean;
   #addresses: NetSet | undefined | null = null;
 
   constructor(fields: Omit<CompiledEntity, 'addresses'>) {
-    this.nets = fields.nets;
-    this.notNets = fields.notNets;
-    this.selector = fields.selector;
-    this.notSelector = fields.notSelector;
-    this.ports = fields.ports;
-    this.undecidable = fields.undecidable;
-    this.nonNamespacedOnly = fields.nonNamespacedOnly;
-    Object.freeze(this);
+    Object.freeze(Object.assign(this, fields));
   }
 
   get addresses(): NetSet | undefined {
@@ -546,12 +533,9 @@ function readTypes(
 }
 
 /**
- * Compiles a GlobalNetworkPolicy object (either API group). Never throws.
- * The last object compiled is remembered, so the rules judging one review share one
- * compilation; nothing else is kept (a review's objects must not outlive it: holding them in
- * a WeakMap keeps them through young-generation GCs and makes garbage collection the largest
- * cost of a policy review). For objects that live on, such as the cluster cache's, use
- * compileStoredPolicy.
+ * Compiles a GlobalNetworkPolicy object (either API group). Never throws. The last object
+ * compiled is remembered, so the rules judging one review share one compilation, and nothing
+ * outlives the review (see recentMemo); for long-lived objects use compileStoredPolicy.
  * @example
  *   const p = compilePolicy(obj);
  *   p.preDNAT && p.ingress[0]?.destination.nets?.[0]?.cidr  // '10.20.30.40/32'
@@ -576,10 +560,6 @@ const SCOPE_SELECTORS = [
   ['namespaceSelector', 'projectcalico.org/namespace'],
   ['serviceAccountSelector', 'projectcalico.org/serviceaccount'],
 ] as const;
-
-function pushAll<T>(to: T[], from: readonly T[]): void {
-  for (let i = 0; i < from.length; i++) to.push(from[i]!);
-}
 
 function compile(obj: KubeObject): CompiledPolicy {
   const problems: Problems = [];
@@ -626,27 +606,20 @@ function compile(obj: KubeObject): CompiledPolicy {
   const { types, defaulted } = readTypes(spec['types'], ingress.length > 0, egress.length > 0, problems);
 
   // Calico's cross-field checks (validateGlobalNetworkPolicySpec; the same as CEL rules on the type).
-  if (preDNAT && doNotTrack) {
-    problems.push({ path: 'spec.doNotTrack', message: 'PreDNAT and DoNotTrack cannot both be true, for a given PolicySpec', check: 'preDNAT-with-doNotTrack' });
-  }
+  if (preDNAT && doNotTrack) problems.push({ path: 'spec.doNotTrack', message: 'PreDNAT and DoNotTrack cannot both be true, for a given PolicySpec', check: 'preDNAT-with-doNotTrack' });
   if (preDNAT && egress.length > 0) problems.push({ path: 'spec.egress', message: 'PreDNAT PolicySpec cannot have any Egress rules', check: 'preDNAT-with-egress' });
   if (preDNAT && !defaulted && types.includes('Egress')) {
     const at = (spec['types'] as unknown[]).indexOf('Egress');
     problems.push({ path: `spec.types[${at}]`, message: "PreDNAT PolicySpec cannot have 'egress' Type", check: 'preDNAT-with-egress' });
   }
   if ((preDNAT || doNotTrack) && !applyOnForward) {
-    problems.push({
-      path: 'spec.applyOnForward',
-      message: 'ApplyOnForward must be true if either PreDNAT or DoNotTrack is true, for a given PolicySpec',
-      check: 'applyOnForward-required',
-    });
+    const message = 'ApplyOnForward must be true if either PreDNAT or DoNotTrack is true, for a given PolicySpec';
+    problems.push({ path: 'spec.applyOnForward', message, check: 'applyOnForward-required' });
   }
-
-  for (let i = 0; i < ingress.length; i++) pushAll(problems, ingress[i]!.problems);
-  for (let i = 0; i < egress.length; i++) pushAll(problems, egress[i]!.problems);
+  for (const rule of [...ingress, ...egress]) problems.push(...rule.problems);
 
   const frozen = Object.freeze(problems);
-  const compiled: CompiledPolicy = Object.freeze({
+  return Object.freeze({
     name,
     tier,
     order,
@@ -663,7 +636,6 @@ function compile(obj: KubeObject): CompiledPolicy {
     problems: frozen,
     object: obj,
   });
-  return compiled;
 }
 
 /** True when the policy's types include Ingress. */

@@ -43,25 +43,14 @@ export function compileSelector(node: SelectorNode): CompiledSelector {
       const { key, value } = node;
       return (labels) => labels[key] !== value;
     }
-    case 'contains': {
-      const { key, value } = node;
-      return (labels) => {
-        const v = labels[key];
-        return typeof v === 'string' && v.includes(value);
-      };
-    }
-    case 'startsWith': {
-      const { key, value } = node;
-      return (labels) => {
-        const v = labels[key];
-        return typeof v === 'string' && v.startsWith(value);
-      };
-    }
+    case 'contains':
+    case 'startsWith':
     case 'endsWith': {
       const { key, value } = node;
+      const test = node.kind === 'contains' ? (v: string) => v.includes(value) : node.kind === 'startsWith' ? (v: string) => v.startsWith(value) : (v: string) => v.endsWith(value);
       return (labels) => {
         const v = labels[key];
-        return typeof v === 'string' && v.endsWith(value);
+        return typeof v === 'string' && test(v);
       };
     }
     case 'in':
@@ -71,30 +60,18 @@ export function compileSelector(node: SelectorNode): CompiledSelector {
       const inner = compileSelector(node.operand);
       return (labels, global) => !inner(labels, global);
     }
-    case 'and': {
-      const fns = node.operands.map(compileSelector);
-      if (fns.length === 2) {
-        const [a, b] = fns as [CompiledSelector, CompiledSelector];
-        return (labels, global) => a(labels, global) && b(labels, global);
-      }
-      return (labels, global) => {
-        for (let i = 0; i < fns.length; i++) {
-          if (!(fns[i] as CompiledSelector)(labels, global)) return false;
-        }
-        return true;
-      };
-    }
+    case 'and':
     case 'or': {
+      // `and` is true unless an operand is false; `or` false unless one is true.
       const fns = node.operands.map(compileSelector);
+      const and = node.kind === 'and';
       if (fns.length === 2) {
         const [a, b] = fns as [CompiledSelector, CompiledSelector];
-        return (labels, global) => a(labels, global) || b(labels, global);
+        return and ? (labels, global) => a(labels, global) && b(labels, global) : (labels, global) => a(labels, global) || b(labels, global);
       }
       return (labels, global) => {
-        for (let i = 0; i < fns.length; i++) {
-          if ((fns[i] as CompiledSelector)(labels, global)) return true;
-        }
-        return false;
+        for (let i = 0; i < fns.length; i++) if ((fns[i] as CompiledSelector)(labels, global) !== and) return !and;
+        return and;
       };
     }
     default: {

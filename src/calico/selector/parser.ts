@@ -92,6 +92,7 @@ function isKeyChar(code: number): boolean {
 
 const ALL: AllNode = Object.freeze({ kind: 'all' });
 const GLOBAL: GlobalNode = Object.freeze({ kind: 'global' });
+const NULLARY = [['all(', ALL], ['global(', GLOBAL]] as const;
 
 /** Word operators, tried in the order Calico's tokenizer tries them. */
 const WORD_OPERATORS: ReadonlyArray<readonly [readonly string[], ValueOperator | SetOperator]> = [
@@ -169,6 +170,7 @@ class Parser {
   // Each parse method starts on a non-blank character and leaves `pos` after
   // the construct and any whitespace that follows it.
 
+  // parseOr and parseAnd are written out: a shared helper would add stack frames per nesting level.
   parseOr(): SelectorNode {
     const first = this.parseAnd();
     if (!this.at('||')) return first;
@@ -230,17 +232,12 @@ class Parser {
       this.closeParen();
       return Object.freeze({ kind: 'has', key });
     }
-    if (this.at('all(')) {
-      this.pos += 4;
+    for (const [open, node] of NULLARY) {
+      if (!this.at(open)) continue;
+      this.pos += open.length;
       this.skipWs();
       this.closeParen();
-      return ALL;
-    }
-    if (this.at('global(')) {
-      this.pos += 7;
-      this.skipWs();
-      this.closeParen();
-      return GLOBAL;
+      return node;
     }
     if (isKeyChar(c)) {
       const key = this.readKey(EXPECTED_OPERAND);
@@ -262,13 +259,7 @@ class Parser {
     let p = start;
     while (p < src.length && isKeyChar(src.charCodeAt(p))) p++;
     if (p === start) this.fail(start, expected);
-    if (p - start > MAX_LABEL_KEY_LENGTH) {
-      this.fail(
-        start,
-        `a label key of at most ${MAX_LABEL_KEY_LENGTH} characters`,
-        `a key of ${p - start} characters`,
-      );
-    }
+    if (p - start > MAX_LABEL_KEY_LENGTH) this.fail(start, `a label key of at most ${MAX_LABEL_KEY_LENGTH} characters`, `a key of ${p - start} characters`);
     this.pos = p;
     return src.slice(start, p);
   }

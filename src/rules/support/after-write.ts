@@ -2,7 +2,7 @@ import { samePolicyName } from '../../admission/calico-apiserver.ts';
 import { selectsHostEndpoint } from '../../calico/dataplane.ts';
 import { hostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
 import { perSnapshot, recentMemo } from '../../calico/memo.ts';
-import { compileStoredPolicy, type CompiledEntity, type CompiledPolicy, type CompiledRule } from '../../calico/policy.ts';
+import { compileStoredPolicy, type CompiledPolicy } from '../../calico/policy.ts';
 import { parseSelectorCached, type SelectorNode } from '../../calico/selector/index.ts';
 import type { ClusterSnapshot } from '../../cluster/types.ts';
 import type { RuleContext } from '../types.ts';
@@ -17,20 +17,9 @@ function keysOf(node: SelectorNode, out: Set<string>): void {
 /** Label keys that a policy's selectors read: the policy selector and every rule's (not)selectors. */
 function policyKeys(policy: CompiledPolicy, out: Set<string>): void {
   if (policy.selector) keysOf(policy.selector.ast, out);
-  rulesKeys(policy.ingress, out);
-  rulesKeys(policy.egress, out);
-}
-
-function rulesKeys(rules: readonly CompiledRule[], out: Set<string>): void {
-  for (let i = 0; i < rules.length; i++) {
-    entityKeys(rules[i]!.source, out);
-    entityKeys(rules[i]!.destination, out);
+  for (const rule of [...policy.ingress, ...policy.egress]) {
+    for (const s of [rule.source.selector, rule.source.notSelector, rule.destination.selector, rule.destination.notSelector]) if (s) keysOf(s.ast, out);
   }
-}
-
-function entityKeys(entity: CompiledEntity, out: Set<string>): void {
-  if (entity.selector) keysOf(entity.selector.ast, out);
-  if (entity.notSelector) keysOf(entity.notSelector.ast, out);
 }
 
 /** Label keys that the policies' own selectors read (which host endpoints they select depends on no other label). */
