@@ -44,11 +44,11 @@
  */
 import { flowVersions, viewFlow, matchRuleView, type Flow, type FlowView } from './flow.ts';
 import { DEFAULT_ALLOW_PROFILE, type HostEndpointView } from './host-endpoint.ts';
-import { NetSet, parseNet } from './nets.ts';
+import { NetSet, tryParseNet } from './nets.ts';
 import { perObject, recentMemo } from './memo.ts';
 import { comparePolicies, governsIngress, type CompiledPolicy, type CalicoAction } from './policy.ts';
 import { PortIntervalSet } from './ports.ts';
-import { protocolNumber, type ProtocolSpec } from './protocols.ts';
+import { tryProtocolNumber, type ProtocolSpec } from './protocols.ts';
 
 /** Where a host endpoint's policy applies (not the admission stage of src/rules/types.ts). */
 export type PolicyStage = 'untracked' | 'pre-dnat' | 'forward' | 'normal';
@@ -206,15 +206,7 @@ interface Stages {
  * so the selection and sort are done once per (list, endpoint, invalid-policy mode) while it is
  * recent.
  */
-const stagesFor = recentMemo(16, (policies: readonly CompiledPolicy[], hep: HostEndpointView, invalidPolicies: EvaluateOptions['invalidPolicies']) =>
-  computeStages(policies, hep, invalidPolicies),
-);
-
-function computeStages(
-  policies: readonly CompiledPolicy[],
-  hep: HostEndpointView,
-  invalidPolicies: EvaluateOptions['invalidPolicies'],
-): Stages {
+const stagesFor = recentMemo(16, (policies: readonly CompiledPolicy[], hep: HostEndpointView, invalidPolicies: EvaluateOptions['invalidPolicies']): Stages => {
   const selected: CompiledPolicy[] = [];
   for (let i = 0; i < policies.length; i++) {
     const p = policies[i]!;
@@ -245,15 +237,13 @@ function computeStages(
     forward: forwardSegments,
     normalPolicies: Object.freeze(normal.map((p) => p.name)), // shared by the verdicts that cite it
   };
-}
-
-/** How the walk ends when no rule and no end-of-tier drop decided. */
-type Terminal = (passedBy: RuleCause | undefined) => Verdict;
+});
 
 interface Walk {
   readonly segments: readonly Segment[];
   readonly viewFor: (stage: PolicyStage) => FlowView;
-  readonly terminal: Terminal;
+  /** How the walk ends when no rule and no end-of-tier drop decided. */
+  readonly terminal: (passedBy: RuleCause | undefined) => Verdict;
   readonly part: FlowPart;
 }
 
@@ -353,23 +343,12 @@ function failsafePorts(view: FlowView, failsafe: readonly PortRule[]): PortInter
 function computeFailsafePorts(view: FlowView, failsafe: readonly PortRule[]): PortIntervalSet {
   const ports: number[] = [];
   for (const entry of failsafe) {
-    let proto: number;
-    try {
-      proto = protocolNumber(entry.protocol);
-    } catch {
-      continue;
-    }
-    if (proto !== view.protocol) continue;
+    // An entry that does not parse applies to nothing.
+    if (tryProtocolNumber(entry.protocol) !== view.protocol) continue;
     if (entry.net !== undefined) {
-      // Conservative: a failsafe limited to a source net counts only when the
-      // whole flow comes from inside it.
-      let net;
-      try {
-        net = parseNet(entry.net);
-      } catch {
-        continue;
-      }
-      if (net.version !== view.version || !NetSet.of([net]).coversAll(view.source)) continue;
+      // Conservative: a failsafe limited to a source net counts only when the whole flow comes from inside it.
+      const net = tryParseNet(entry.net);
+      if (net === undefined || net.version !== view.version || !NetSet.ofNet(net).coversAll(view.source)) continue;
     }
     ports.push(entry.port);
   }

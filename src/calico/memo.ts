@@ -42,21 +42,28 @@ export function recentMemo<V>(size: number, compute: (a: unknown, b?: unknown, c
  * Data derived from one cluster snapshot (compiled stored policies, host-endpoint classes),
  * computed on first use and kept while that snapshot lives: a snapshot is immutable, and a
  * new one (any change in the cluster) starts afresh, whatever arrays it shares with the last.
+ * Further arguments only feed a miss: they must not change while the snapshot lives (the
+ * process's config).
  */
 export function perSnapshot<S extends object, A extends unknown[], V>(compute: (snapshot: S, ...args: A) => V): (snapshot: S, ...args: A) => V {
-  return perObject(compute);
+  const values = new WeakMap<S, V>();
+  return (snapshot, ...args) => {
+    let value = values.get(snapshot);
+    if (value === undefined) values.set(snapshot, (value = compute(snapshot, ...args)));
+    return value;
+  };
 }
 
 /**
- * Data derived from an immutable object, computed on first use and kept while the object lives
- * (a WeakMap: never for a review's own objects, see recentMemo). Further arguments only feed a
- * miss: they must not change while the key lives (the process's config).
+ * Data derived from an immutable object (a stored policy, a host endpoint view, a Net),
+ * computed on first use and kept while the object lives. A WeakMap: never for a review's own
+ * objects (see recentMemo).
  */
-export function perObject<K extends object, A extends unknown[], V>(compute: (key: K, ...args: A) => V): (key: K, ...args: A) => V {
+export function perObject<K extends object, V>(compute: (key: K) => V): (key: K) => V {
   const values = new WeakMap<K, V>();
-  return (key, ...args) => {
+  return (key) => {
     let value = values.get(key);
-    if (value === undefined) values.set(key, (value = compute(key, ...args)));
+    if (value === undefined) values.set(key, (value = compute(key)));
     return value;
   };
 }

@@ -71,17 +71,11 @@ export function parsePort(value: unknown): PortValue {
 const portCache = gauged(new ParseCache('ports', 1024 * 1024, parsePortUncached, (text) => 64 + 2 * text.length));
 
 function parsePortUncached(value: unknown): PortValue {
-  if (typeof value === 'number') {
-    const n = checkNumber(value, value, 'a port number');
-    return Object.freeze({ kind: 'range', min: n, max: n });
-  }
-  if (typeof value !== 'string') {
-    throw new PortSyntaxError(value, 'expected a number, "min:max" or a port name');
-  }
-  if (DIGITS.test(value)) {
+  if (typeof value === 'number' || (typeof value === 'string' && DIGITS.test(value))) {
     const n = checkNumber(value, Number(value), 'a port number');
     return Object.freeze({ kind: 'range', min: n, max: n });
   }
+  if (typeof value !== 'string') throw new PortSyntaxError(value, 'expected a number, "min:max" or a port name');
   const range = RANGE.exec(value);
   if (range !== null) {
     const min = checkNumber(value, Number(range[1]), 'the minimum');
@@ -148,7 +142,7 @@ export class PortIntervalSet {
   /** The union of the given ports and ranges; strings use Calico syntax (named ports refused). */
   static of(items: Iterable<PortRange | number | string>): PortIntervalSet {
     const ranges: PortRange[] = [];
-    for (const item of items) ranges.push(typeof item === 'object' ? checkRange(item) : parsePortRange(item));
+    for (const item of items) ranges.push(parsePortRange(typeof item === 'object' ? `${item.min}:${item.max}` : item));
     return new PortIntervalSet(toIntervals(ranges));
   }
 
@@ -185,14 +179,6 @@ export class PortIntervalSet {
       .map(({ min, max }) => (min === max ? String(min) : `${min}:${max}`))
       .join(',');
   }
-}
-
-function checkRange(range: PortRange): PortRange {
-  const text = `${range.min}:${range.max}`;
-  checkNumber(text, range.min, 'the minimum');
-  checkNumber(text, range.max, 'the maximum');
-  if (range.min > range.max) throw new PortSyntaxError(text, 'the minimum is greater than the maximum');
-  return range;
 }
 
 /** A rule's `ports` and `notPorts`, compiled. */

@@ -48,6 +48,15 @@ export function protocolNumber(value: unknown): number {
   return n;
 }
 
+/** protocolNumber without the throw: undefined for anything that is not a protocol. */
+export function tryProtocolNumber(value: unknown): number | undefined {
+  try {
+    return protocolNumber(value);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Display name: `TCP` for 6, `protocol 47` for numbers without a name. */
 export function protocolName(n: number): string {
   return Object.keys(PROTOCOL_NUMBERS).find((name) => PROTOCOL_NUMBERS[name as ProtocolName] === n) ?? `protocol ${n}`;

@@ -34,11 +34,11 @@
 import { evaluateForwarded, evaluateWorkloadIngress, isRuleCause, selectsHostEndpoint, type EvaluateOptions, type PortRule, FELIX_DEFAULT_FAILSAFE_INBOUND, type Verdict } from './dataplane.ts';
 import { viewFlow, matchRuleView, type Flow, type FlowView } from './flow.ts';
 import type { HostEndpointView } from './host-endpoint.ts';
-import { NetSet, parseNet, type IPVersion, type Net } from './nets.ts';
+import { NetSet, parseNet, tryParseNet, type IPVersion, type Net } from './nets.ts';
 import { perObject } from './memo.ts';
 import { governsIngress, isForwardPolicy, type CompiledPolicy, type CompiledRule } from './policy.ts';
 import { PortIntervalSet } from './ports.ts';
-import { protocolNumber, type ProtocolSpec } from './protocols.ts';
+import { tryProtocolNumber, type ProtocolSpec } from './protocols.ts';
 
 /**
  * The stage that decided a region: a host-endpoint policy stage, `default` (no rule decided),
@@ -137,14 +137,10 @@ function cutsFor(
     }
     if (forward || matches) relevant.push(policy);
   }
-  const proto = protocolNumberOrNull(flow.protocol);
+  const proto = tryProtocolNumber(flow.protocol);
   for (const entry of failsafe) {
-    if (entry.net === undefined || protocolNumberOrNull(entry.protocol) !== proto) continue;
-    try {
-      add(NetSet.ofNet(parseNet(entry.net)));
-    } catch {
-      // dataplane.ts ignores an unparsable failsafe net too
-    }
+    const net = entry.net === undefined ? undefined : tryParseNet(entry.net); // dataplane.ts ignores an unparsable one too
+    if (net !== undefined && tryProtocolNumber(entry.protocol) === proto) add(NetSet.ofNet(net));
   }
   return { cuts: [...cuts.values()], relevant };
 }
@@ -155,14 +151,6 @@ export const flowViews = (flow: Flow, version: IPVersion): FlowView[] => [viewFl
 /** Whether a rule can decide some packet of the views (Log rules decide nothing). */
 export const canDecide = (rule: CompiledRule, views: readonly FlowView[]): boolean =>
   rule.action !== undefined && rule.action !== 'Log' && views.some((v) => matchRuleView(rule, v).result !== 'none');
-
-function protocolNumberOrNull(spec: ProtocolSpec): number | null {
-  try {
-    return protocolNumber(spec);
-  } catch {
-    return null;
-  }
-}
 
 /** Cuts `space` into pieces on which every set in `cuts` is all-or-nothing. */
 export function refine(space: NetSet, cuts: readonly NetSet[]): NetSet[] {

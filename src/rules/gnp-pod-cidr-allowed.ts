@@ -29,8 +29,7 @@ import { dropCause, dropsByProtocol, type Drop } from './support/verdict-text.ts
 
 /** The message for the first host-endpoint class that drops something (one finding per CIDR is enough to act on). */
 function firstDrop(classes: readonly SelectedClass[], drops: (c: SelectedClass) => Drop[], message: (hep: HostEndpointView, dropped: Drop[]) => string): string | null {
-  for (let i = 0; i < classes.length; i++) {
-    const c = classes[i]!;
+  for (const c of classes) {
     const dropped = drops(c);
     if (dropped.length > 0) return message(c.hostEndpoint, dropped);
   }
