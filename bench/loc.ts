@@ -13,7 +13,8 @@ const files = (rev === undefined ? git('ls-files', 'src') : git('ls-tree', '-r',
 const read = (f: string): string => (rev === undefined ? readFileSync(f, 'utf8') : git('show', `${rev}:${f}`));
 
 const GNP_SET = /^src\/(calico\/.*|rules\/gnp-[^/]*|rules\/support\/(gnp|gnp-json-schema|after-write))\.ts$/;
-const CACHE = /^(export )?(const|let) \w+.*=\s*(gauged\(|new (Weak)?Map|new ParseCache|boundedMemo|recentMemo|perSnapshot|perObject|perReview)/;
+// Module-level declarations (no indent), and static class fields.
+const CACHE = /^((export )?(const|let) |  static readonly )\w+.*=\s*(gauged\(|new (Weak)?Map|new ParseCache|boundedMemo|recentMemo|perSnapshot|perObject)/;
 
 const rows = files.map((f) => {
   const text = read(f);

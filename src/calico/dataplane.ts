@@ -1,46 +1,36 @@
 /**
- * What Felix does with a flow arriving on a host endpoint (ingress), from the
- * policies that select it. Pure functions over compiled policies.
+ * What Felix does with a flow arriving on a host endpoint (ingress), or at workloads, from the
+ * policies that select it. Pure functions over compiled policies. The model follows Felix's
+ * iptables/nftables rendering (the BPF dataplane is not modelled separately):
  *
- * The model follows Felix's iptables/nftables rendering (the BPF dataplane is
- * not modelled separately):
- *
- * - Policies selecting a host endpoint are split into stages
- *   (felix/calc/event_sequencer.go `tierInfoToProtoTierInfo`): `doNotTrack` →
- *   untracked; else `preDNAT` → pre-DNAT; else normal, and normal ones with
- *   `applyOnForward` also form the forward stage. A pre-DNAT policy is
- *   therefore never a "normal" policy: it does not switch on the host
- *   endpoint's default deny.
- * - Untracked (raw table) and pre-DNAT (mangle table) tiers have no
- *   end-of-tier drop: unmatched traffic passes on (felix/rules/endpoints.go
- *   `endpointIptablesChain`, end-of-tier drop only for normal and forward
- *   chains). An Allow there is final for the incoming host endpoint: it sets
- *   the accept mark, and filter INPUT / FORWARD skip host endpoint policy for
- *   marked packets (felix/rules/static.go `acceptAlreadyAccepted`,
- *   `StaticFilterForwardChains`).
- * - Forward stage: no forward policy → allowed ("Allow forwarded traffic by
- *   default"); otherwise a tier with no verdict drops.
- * - Traffic to the host: failsafe ports are accepted before any policy
- *   (the raw, mangle and filter host endpoint chains all start with the
- *   failsafe jump); then normal tiers with end-of-tier drop; then profiles,
- *   and a drop when no profile accepts.
- * - Forwarded traffic: failsafe ports skip untracked and pre-DNAT policy (the
- *   raw and mangle chains accept them without the accept mark) but forward
- *   policy still applies (no failsafe chain there).
+ * - Policies selecting a host endpoint are split into stages (felix/calc/event_sequencer.go
+ *   `tierInfoToProtoTierInfo`): `doNotTrack` → untracked; else `preDNAT` → pre-DNAT; else
+ *   normal, and normal ones with `applyOnForward` also form the forward stage. A pre-DNAT
+ *   policy is therefore never a "normal" policy: it does not switch on the host endpoint's
+ *   default deny.
+ * - Untracked (raw table) and pre-DNAT (mangle table) tiers have no end-of-tier drop: unmatched
+ *   traffic passes on (felix/rules/endpoints.go `endpointIptablesChain`, end-of-tier drop only
+ *   for normal and forward chains). An Allow there is final for the incoming host endpoint: it
+ *   sets the accept mark, and filter INPUT / FORWARD skip host endpoint policy for marked
+ *   packets (felix/rules/static.go `acceptAlreadyAccepted`, `StaticFilterForwardChains`).
+ * - Forward stage: no forward policy → allowed ("Allow forwarded traffic by default");
+ *   otherwise a tier with no verdict drops.
+ * - Traffic to the host: failsafe ports are accepted before any policy (the raw, mangle and
+ *   filter host endpoint chains all start with the failsafe jump); then normal tiers with
+ *   end-of-tier drop; then profiles, and a drop when no profile accepts.
+ * - Forwarded traffic: failsafe ports skip untracked and pre-DNAT policy (the raw and mangle
+ *   chains accept them without the accept mark) but forward policy still applies (no failsafe
+ *   chain there).
  * - Untracked policy is ignored for an all-interfaces (`*`) host endpoint
  *   (felix/dataplane/linux/endpoint_mgr.go).
  *
- * Tiers: see policy.ts `compareTiers` for the ordering limitation. Every tier
- * is taken to end in Deny (the default tier's default action).
+ * Tiers: see policy.ts `compareTiers` for the ordering limitation. Every tier is taken to end
+ * in Deny (the default tier's default action). Verdicts carry facts (the cause: stage, tier,
+ * policy, rule index; the flow part); src/rules/support/verdict-text.ts writes the words.
  *
- * Verdicts carry facts (the cause: stage, tier, policy, rule index; the flow part); the words
- * are written by src/rules/support/verdict-text.ts, the one formatter for warnings and
- * `explain`.
- *
- * Partial matches (flow.ts) are handled conservatively: `allowed: true` means
- * every packet of the flow gets through. A partial Deny reports a drop by
- * that rule; a partial Allow decides nothing; a partial Pass is followed both
- * ways.
+ * Partial matches (flow.ts) are handled conservatively: `allowed: true` means every packet of
+ * the flow gets through. A partial Deny reports a drop by that rule; a partial Allow decides
+ * nothing; a partial Pass is followed both ways.
  */
 import { flowVersions, viewFlow, matchRuleView, type Flow, type FlowView } from './flow.ts';
 import { DEFAULT_ALLOW_PROFILE, type HostEndpointView } from './host-endpoint.ts';
@@ -62,19 +52,7 @@ export interface PortRule {
 
 /** Felix's default `FailsafeInboundHostPorts` (felix/config/config_params.go). */
 export const FELIX_DEFAULT_FAILSAFE_INBOUND: readonly PortRule[] = Object.freeze(
-  (
-    [
-      ['tcp', 22],
-      ['udp', 68],
-      ['tcp', 179],
-      ['tcp', 2379],
-      ['tcp', 2380],
-      ['tcp', 5473],
-      ['tcp', 6443],
-      ['tcp', 6666],
-      ['tcp', 6667],
-    ] as const
-  ).map(([protocol, port]) => Object.freeze({ protocol, port })),
+  ([['tcp', 22], ['udp', 68], ['tcp', 179], ['tcp', 2379], ['tcp', 2380], ['tcp', 5473], ['tcp', 6443], ['tcp', 6666], ['tcp', 6667]] as const).map(([protocol, port]) => Object.freeze({ protocol, port })),
 );
 
 export interface RuleCause {

@@ -10,7 +10,6 @@
  * callers can be conservative about drops.
  */
 import { hasExpectedIPs, type HostEndpointView } from './host-endpoint.ts';
-import { perObject } from './memo.ts';
 import { NetSet, versionBit, versionList, type IPVersion } from './nets.ts';
 import type { CompiledEntity, CompiledRule } from './policy.ts';
 import { PortIntervalSet } from './ports.ts';
@@ -103,7 +102,7 @@ export function viewFlow(flow: Flow, version: IPVersion, afterDnat = false): Flo
     if (destination.isEmpty()) return undefined;
   } else if (flow.destination.hostEndpoint !== undefined) {
     destinationHost = flow.destination.hostEndpoint;
-    destination = expectedIPsBy(destinationHost)[version];
+    destination = destinationHost.addresses[version];
   }
   if (ports.isEmpty()) return undefined;
   return Object.freeze({
@@ -118,11 +117,6 @@ export function viewFlow(flow: Flow, version: IPVersion, afterDnat = false): Flo
   });
 }
 
-/** A host endpoint's expectedIPs of each version (undefined: none), built once per endpoint view. */
-const expectedIPsBy = perObject((hep: HostEndpointView): Record<IPVersion, NetSet | undefined> => {
-  const of = (version: IPVersion) => (hasExpectedIPs(hep, version) ? NetSet.of(hep.expectedIPs.filter((n) => n.version === version)) : undefined);
-  return { 4: of(4), 6: of(6) };
-});
 
 function addressMatch(entity: CompiledEntity, addresses: NetSet | undefined): MatchResult {
   // The rule's set holds both IP versions; the flow view's addresses are of one, so the other

@@ -9,7 +9,7 @@
  * do not parse as an IP are dropped.
  */
 import type { KubeObject } from '../admission/types.ts';
-import { tryParseNet, type IPVersion, type Net } from './nets.ts';
+import { NetSet, tryParseNet, type IPVersion, type Net } from './nets.ts';
 import { perObject } from './memo.ts';
 import type { Labels } from './selector/index.ts';
 
@@ -24,6 +24,8 @@ export interface HostEndpointView {
   readonly labels: Labels;
   /** Parsed `expectedIPs` (/32 or /128 each). Label-based rules match the host only through these. */
   readonly expectedIPs: readonly Net[];
+  /** The expectedIPs of each IP version as a set; undefined when it has none of that version. */
+  readonly addresses: Readonly<Record<IPVersion, NetSet | undefined>>;
   /** `expectedIPs` entries that are not IP addresses (Calico ignores them). */
   readonly invalidExpectedIPs: readonly string[];
   readonly profiles: readonly string[];
@@ -60,10 +62,16 @@ export const hostEndpointView: (obj: KubeObject) => HostEndpointView = perObject
     interfaceName: typeof spec['interfaceName'] === 'string' ? spec['interfaceName'] : '',
     labels: Object.freeze(stringRecord(obj.metadata?.labels)),
     expectedIPs: Object.freeze(expectedIPs),
+    addresses: Object.freeze({ 4: addressesOf(expectedIPs, 4), 6: addressesOf(expectedIPs, 6) }),
     invalidExpectedIPs: Object.freeze(invalidExpectedIPs),
     profiles: Object.freeze(stringList(spec['profiles'])),
   });
 });
+
+function addressesOf(ips: readonly Net[], version: IPVersion): NetSet | undefined {
+  const own = ips.filter((n) => n.version === version);
+  return own.length === 0 ? undefined : NetSet.of(own);
+}
 
 /** True when the host endpoint lists at least one expected IP of that version. */
 export function hasExpectedIPs(hep: HostEndpointView, version?: IPVersion): boolean {

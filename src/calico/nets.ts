@@ -164,15 +164,11 @@ function intervalToCidrs(version: IPVersion, [first, last]: Interval): string[] 
 
 type NetLike = Net | string;
 
-function toNet(value: NetLike): Net {
-  return typeof value === 'string' ? parseNet(value) : value;
-}
-
 function byVersion(nets: Iterable<NetLike>): Record<IPVersion, IntervalList> {
   const v4: Interval[] = [];
   const v6: Interval[] = [];
   for (const value of nets) {
-    const net = toNet(value);
+    const net = typeof value === 'string' ? parseNet(value) : value;
     (net.version === 4 ? v4 : v6).push([net.first, net.last]);
   }
   return { 4: normalizeIntervals(v4), 6: normalizeIntervals(v6) };

@@ -141,22 +141,17 @@ function readBool(spec: Obj, key: string, problems: Problems): boolean {
 
 function readSelector(value: unknown, path: string, problems: Problems): Selector | undefined {
   if (value === undefined || value === null) return parseSelectorCached('');
-  if (typeof value !== 'string') {
-    report(problems, path, `must be a selector string, found ${describe(value)}`);
-    return undefined;
-  }
+  if (typeof value !== 'string') return report(problems, path, `must be a selector string, found ${describe(value)}`);
   try {
     return parseSelectorCached(value);
   } catch (err) {
-    report(problems, path, (err as Error).message);
-    return undefined;
+    return report(problems, path, (err as Error).message);
   }
 }
 
 /** Like readSelector, but absent or empty means "not set". */
 function readOptionalSelector(value: unknown, path: string, problems: Problems): Selector | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  return readSelector(value, path, problems);
+  return value === undefined || value === null || value === '' ? undefined : readSelector(value, path, problems);
 }
 
 /** A selector field where Calico refuses global() (every one but an entity's namespaceSelector). */
@@ -329,8 +324,7 @@ function readProtocol(rule: Obj, key: string, path: string, problems: Problems):
   try {
     return protocolNumber(value);
   } catch (err) {
-    report(problems, `${path}.${key}`, (err as Error).message);
-    return undefined;
+    return report(problems, `${path}.${key}`, (err as Error).message);
   }
 }
 

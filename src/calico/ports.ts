@@ -293,10 +293,8 @@ const compiledCache = gauged(
 );
 
 /** The cache key of a `ports` / `notPorts` pair: only absent lists and short lists of numbers and strings have one. */
-function cacheKey(ports: unknown, notPorts: unknown): string | undefined {
-  if (!cacheableList(ports) || !cacheableList(notPorts)) return undefined;
-  return JSON.stringify([ports ?? null, notPorts ?? null]);
-}
+const cacheKey = (ports: unknown, notPorts: unknown): string | undefined =>
+  cacheableList(ports) && cacheableList(notPorts) ? JSON.stringify([ports ?? null, notPorts ?? null]) : undefined;
 
 function isEmptyList(list: unknown): boolean {
   return list === undefined || list === null || (Array.isArray(list) && list.length === 0);

@@ -50,7 +50,8 @@ export function holdsFor(problem: Problem, version: string): boolean {
 
 export type Problems = Problem[];
 
-export function report(out: Problems, path: string, message: string, calico?: CalicoVersions): void {
+/** Records a problem; returns undefined, so a reader can report and give up in one statement. */
+export function report(out: Problems, path: string, message: string, calico?: CalicoVersions): undefined {
   out.push(calico === undefined ? { path, message } : { path, message, calico });
 }
 

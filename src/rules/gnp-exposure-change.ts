@@ -50,8 +50,6 @@ function reachableFrom(target: ServiceTarget, ctx: Pick<RuleContext, 'cluster' |
   return NetSet.of(answerTarget(target, ctx, policies, undefined, undefined, groups).flatMap((a) => a.reach.reachable.toCidrs()));
 }
 
-const same = (a: NetSet, b: NetSet): boolean => a.coversAll(b) && b.coversAll(a);
-
 /** One line per changed target: "default/svc-a 10.20.30.40:443/TCP becomes reachable from … (was …)". */
 export function exposureChanges(ctx: Pick<RuleContext, 'operation' | 'object' | 'oldObject' | 'cluster' | 'config'>): string[] {
   const { before, after, changed, submitted } = policiesAfterWrite(ctx);
@@ -69,7 +67,7 @@ export function exposureChanges(ctx: Pick<RuleContext, 'operation' | 'object' | 
       }
       const was = reachableFrom(target, ctx, before, groups.before);
       const now = reachableFrom(target, ctx, after, groups.after);
-      if (same(was, now)) continue;
+      if (was.coversAll(now) && now.coversAll(was)) continue; // the same sources
       const v = target.ip.version;
       const ip = target.ip.cidr.replace(/\/(32|128)$/, '');
       const head = `${target.service} ${v === 6 ? `[${ip}]` : ip}:${target.port}/${target.protocol}`;

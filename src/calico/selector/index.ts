@@ -3,24 +3,10 @@
  * canonical printing. See parser.ts for the grammar details checked against
  * Calico's own implementation.
  */
-export type {
-  AllNode,
-  AndNode,
-  GlobalNode,
-  HasNode,
-  NotNode,
-  Operands,
-  OrNode,
-  SelectorNode,
-  SetNode,
-  SetOperator,
-  ValueNode,
-  ValueOperator,
-} from './ast.ts';
-export { MAX_LABEL_KEY_LENGTH } from './ast.ts';
+export type { SelectorNode, SetOperator, ValueOperator } from './ast.ts';
 export type { Labels } from './evaluate.ts';
 export { SelectorSyntaxError } from './errors.ts';
 export { MAX_NESTING } from './parser.ts';
 export { printSelector } from './printer.ts';
-export type { MatchOptions, Selector } from './selector.ts';
+export type { Selector } from './selector.ts';
 export { SelectorCache, parseSelector, parseSelectorCached, selectorFromAst } from './selector.ts';

@@ -32,15 +32,22 @@ export function policySelectorKeys(policies: readonly CompiledPolicy[]): Set<str
 /** The snapshot's GlobalNetworkPolicies, compiled (each object's compilation is kept with it). */
 export const storedPolicies = perSnapshot((cluster: ClusterSnapshot): readonly CompiledPolicy[] => cluster.globalNetworkPolicies.map((p) => compileStoredPolicy(p)));
 
-/**
- * Label keys any stored policy reads, and host-endpoint classes by the label keys (and
- * host-endpoint selector) they were split on. Per snapshot, not per array: the classes depend
- * on the host endpoints and the policies both.
- */
-const derived = perSnapshot((cluster: ClusterSnapshot): { keys: ReadonlySet<string>; classes: Map<string, HostEndpointClass[]> } => {
+interface Derived {
+  /** Label keys any stored policy reads. */
+  readonly keys: ReadonlySet<string>;
+  /** Host-endpoint classes by the label keys (and host-endpoint selector) they were split on. */
+  readonly classes: Map<string, HostEndpointClass[]>;
+  /** With no HostEndpoints: the one assumed class (see assumedHostEndpoint), or none. */
+  readonly assumed: HostEndpointClass[];
+}
+
+// Per snapshot, not per array: the classes depend on the host endpoints and the policies both.
+const derived = perSnapshot((cluster: ClusterSnapshot, config: RuleContext['config']): Derived => {
   const keys = new Set<string>();
   for (const p of storedPolicies(cluster)) policyKeys(p, keys);
-  return { keys, classes: new Map() };
+  const hep = cluster.hostEndpoints.length === 0 ? assumedHostEndpoint(config.network.hostEndpointSelector) : null;
+  const assumed = hep === null ? [] : [{ representative: hep, policies: storedPolicies(cluster).filter((p) => selectsHostEndpoint(p, hep)), members: 0 }];
+  return { keys, classes: new Map(), assumed };
 });
 
 /** Labels a selector requires, when it is `a == 'x'` or a conjunction of such terms; else null. */
@@ -64,10 +71,7 @@ function requiredLabels(node: SelectorNode): Record<string, string> | null {
  * that selector requires, with an address (a documentation IP, RFC 5737) standing for its
  * expectedIPs — whether real endpoints list them is hostendpoint-expected-ips' concern.
  */
-// One view per selector text (the config's), so caches keyed by the view keep serving it.
-const assumedHostEndpoint = recentMemo(1, (selector: string) => buildAssumedHostEndpoint(selector));
-
-function buildAssumedHostEndpoint(selector: string): HostEndpointView | null {
+function assumedHostEndpoint(selector: string): HostEndpointView | null {
   let labels: Record<string, string> | null;
   try {
     labels = requiredLabels(parseSelectorCached(selector).ast);
@@ -99,12 +103,8 @@ export interface HostEndpointClass {
 
 function classesFor(ctx: Pick<RuleContext, 'cluster' | 'config'>, extra: CompiledPolicy | null): HostEndpointClass[] {
   const { cluster, config } = ctx;
-  const stored = storedPolicies(cluster);
-  if (cluster.hostEndpoints.length === 0) {
-    const assumed = assumedHostEndpoint(config.network.hostEndpointSelector);
-    return assumed === null ? [] : [{ representative: assumed, policies: stored.filter((p) => selectsHostEndpoint(p, assumed)), members: 0 }];
-  }
-  const { keys: storedKeys, classes: byKeys } = derived(cluster);
+  const { keys: storedKeys, classes: byKeys, assumed } = derived(cluster, config);
+  if (cluster.hostEndpoints.length === 0) return assumed;
   const keys = new Set(storedKeys);
   try {
     keysOf(parseSelectorCached(config.network.hostEndpointSelector).ast, keys);
@@ -127,7 +127,7 @@ function classesFor(ctx: Pick<RuleContext, 'cluster' | 'config'>, extra: Compile
     classes = [...groups.values()].map(({ representative, members }) => ({
       representative,
       members,
-      policies: stored.filter((p) => selectsHostEndpoint(p, representative)),
+      policies: storedPolicies(cluster).filter((p) => selectsHostEndpoint(p, representative)),
     }));
     if (byKeys.size >= 64) byKeys.clear();
     byKeys.set(cacheKey, classes);

@@ -6,8 +6,7 @@
  * accepts, is the policy compiler's (src/calico/policy.ts) to say.
  */
 const selector = { type: 'string', maxLength: 1024 };
-const protocol = { type: ['string', 'integer'] };
-const port = { type: ['string', 'integer'] };
+const nameOrNumber = { type: ['string', 'integer'] }; // a protocol or a port
 const icmp = { type: 'object', additionalProperties: false, properties: { type: { type: 'integer' }, code: { type: 'integer' } } };
 const strings = { type: 'array', items: { type: 'string' } };
 const entity = {
@@ -19,8 +18,8 @@ const entity = {
     selector,
     notSelector: selector,
     namespaceSelector: selector,
-    ports: { type: 'array', maxItems: 50, items: port },
-    notPorts: { type: 'array', maxItems: 50, items: port },
+    ports: { type: 'array', maxItems: 50, items: nameOrNumber },
+    notPorts: { type: 'array', maxItems: 50, items: nameOrNumber },
     serviceAccounts: { type: 'object', additionalProperties: false, properties: { names: strings, selector } },
     services: { type: 'object', additionalProperties: false, properties: { name: { type: 'string' }, namespace: { type: 'string' } } },
   },
@@ -30,8 +29,8 @@ const rule = {
   additionalProperties: false,
   properties: {
     action: { type: 'string' },
-    protocol,
-    notProtocol: protocol,
+    protocol: nameOrNumber,
+    notProtocol: nameOrNumber,
     ipVersion: { type: 'integer' },
     icmp,
     notICMP: icmp,

@@ -1,4 +1,3 @@
-import { recentMemo } from '../../calico/memo.ts';
 import { PortIntervalSet } from '../../calico/ports.ts';
 import type { RuleContext } from '../types.ts';
 
@@ -35,6 +34,5 @@ export function serviceClusterIPRanges({ config }: Pick<RuleContext, 'config'>):
   return [...config.network.serviceClusterIPRanges];
 }
 
-/** Every port outside `network.nodePortRange` (kept for the last range asked: the config's). */
-export const portsOutsideNodePorts = ({ config }: Pick<RuleContext, 'config'>): PortIntervalSet => portsOutside(config.network.nodePortRange);
-const portsOutside = recentMemo(1, (range: string) => PortIntervalSet.ALL.minus(PortIntervalSet.of([range])));
+/** Every port outside `network.nodePortRange`. */
+export const portsOutsideNodePorts = ({ config }: Pick<RuleContext, 'config'>): PortIntervalSet => PortIntervalSet.ALL.minus(PortIntervalSet.of([config.network.nodePortRange]));
