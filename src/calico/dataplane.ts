@@ -26,7 +26,8 @@
  *
  * Tiers: see policy.ts `compareTiers` for the ordering limitation. Every tier is taken to end
  * in Deny (the default tier's default action). Verdicts carry facts (the cause: stage, tier,
- * policy, rule index; the flow part); src/rules/support/verdict-text.ts writes the words.
+ * policy, rule index; the flow part); the words are written by src/rules/support/verdict-text.ts,
+ * the one formatter for warnings and `explain`.
  *
  * Partial matches (flow.ts) are handled conservatively: `allowed: true` means every packet of
  * the flow gets through. A partial Deny reports a drop by that rule; a partial Allow decides

@@ -43,10 +43,10 @@ function stringList(value: unknown): string[] {
 }
 
 /**
- * Builds the view of a HostEndpoint object (cached per object). Never throws.
+ * Builds the view of a HostEndpoint object (a review's own: nothing is kept). Never throws.
  * @example hostEndpointView(obj).expectedIPs.map((n) => n.cidr)  // ['10.0.0.11/32']
  */
-export const hostEndpointView: (obj: KubeObject) => HostEndpointView = perObject((obj: KubeObject): HostEndpointView => {
+export function hostEndpointView(obj: KubeObject): HostEndpointView {
   const spec = (typeof obj.spec === 'object' && obj.spec !== null ? obj.spec : {}) as Record<string, unknown>;
   const expectedIPs: Net[] = [];
   const invalidExpectedIPs: string[] = [];
@@ -66,7 +66,10 @@ export const hostEndpointView: (obj: KubeObject) => HostEndpointView = perObject
     invalidExpectedIPs: Object.freeze(invalidExpectedIPs),
     profiles: Object.freeze(stringList(spec['profiles'])),
   });
-});
+}
+
+/** hostEndpointView for long-lived objects (the cluster cache's): kept per object while it lives. */
+export const storedHostEndpointView: (obj: KubeObject) => HostEndpointView = perObject(hostEndpointView);
 
 function addressesOf(ips: readonly Net[], version: IPVersion): NetSet | undefined {
   const own = ips.filter((n) => n.version === version);

@@ -14,7 +14,7 @@
  * policies selected it, the node's cluster IPs stop being restricted to the allowed sources.
  */
 import { evaluateForwarded, evaluateHostIngress } from '../calico/dataplane.ts';
-import { hostEndpointView, type HostEndpointView } from '../calico/host-endpoint.ts';
+import { hostEndpointView, storedHostEndpointView, type HostEndpointView } from '../calico/host-endpoint.ts';
 import { NetSet } from '../calico/nets.ts';
 import type { CompiledPolicy } from '../calico/policy.ts';
 import { PortIntervalSet } from '../calico/ports.ts';
@@ -75,7 +75,7 @@ function onDelete(ctx: RuleContext): Finding[] {
   const preDNAT = policiesSelecting(hep, ctx.cluster).filter((p) => p.preDNAT);
   if (preDNAT.length === 0 || hep.node === '') return [];
   const name = ctx.object.metadata?.name;
-  const remaining = ctx.cluster.hostEndpoints.filter((o: KubeObject) => o.metadata?.name !== name && hostEndpointView(o).node === hep.node);
+  const remaining = ctx.cluster.hostEndpoints.filter((o: KubeObject) => o.metadata?.name !== name && storedHostEndpointView(o).node === hep.node);
   if (remaining.length > 0) return [];
   return [
     {

@@ -1,6 +1,6 @@
 import { samePolicyName } from '../../admission/calico-apiserver.ts';
 import { selectsHostEndpoint } from '../../calico/dataplane.ts';
-import { hostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
+import { hostEndpointView, storedHostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
 import { perSnapshot, recentMemo } from '../../calico/memo.ts';
 import { compileStoredPolicy, type CompiledPolicy } from '../../calico/policy.ts';
 import { parseSelectorCached, type SelectorNode } from '../../calico/selector/index.ts';
@@ -118,7 +118,7 @@ function classesFor(ctx: Pick<RuleContext, 'cluster' | 'config'>, extra: Compile
   if (classes === undefined) {
     const groups = new Map<string, { representative: HostEndpointView; members: number }>();
     for (const obj of cluster.hostEndpoints) {
-      const hep = hostEndpointView(obj);
+      const hep = storedHostEndpointView(obj);
       const key = JSON.stringify([keyList.map((k) => hep.labels[k] ?? null), [...hep.profiles].sort(), [...new Set(hep.expectedIPs.map((n) => n.version))].sort()]);
       const group = groups.get(key);
       if (group) group.members++;

@@ -5,7 +5,7 @@
  */
 import type { KubeObject } from '../../admission/types.ts';
 import { selectsHostEndpoint } from '../../calico/dataplane.ts';
-import { hostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
+import { storedHostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
 import { NetSet, type Net } from '../../calico/nets.ts';
 import { perSnapshot } from '../../calico/memo.ts';
 import { governsIngress, type CompiledPolicy } from '../../calico/policy.ts';
@@ -116,7 +116,7 @@ const groupsOf = perSnapshot((cluster: ClusterSnapshot, config: Ctx['config']): 
   const selection = new Map<string, string>();
   const byKey = new Map<string, { members: HostEndpointView[] }>();
   for (const obj of ctx.cluster.hostEndpoints) {
-    const hep = hostEndpointView(obj);
+    const hep = storedHostEndpointView(obj);
     if (!receives(hep)) continue;
     const labelsKey = JSON.stringify(keys.map((k) => hep.labels[k] ?? null));
     let selected = selection.get(labelsKey);
