@@ -145,7 +145,7 @@ interface CacheGauge {
 // The process's shared parse caches (a handful, made at module load), for the gauge.
 const PARSE_CACHES = new Set<CacheGauge>();
 
-/** Counts a shared parse cache in parseCacheBytes/parseCacheStats; returns it. */
+/** Counts a shared parse cache in parseCacheStats; returns it. */
 export function gauged<C extends CacheGauge>(cache: C): C {
   PARSE_CACHES.add(cache);
   return cache;
