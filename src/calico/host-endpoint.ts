@@ -73,7 +73,8 @@ export const storedHostEndpointView: (obj: KubeObject) => HostEndpointView = per
 
 function addressesOf(ips: readonly Net[], version: IPVersion): NetSet | undefined {
   const own = ips.filter((n) => n.version === version);
-  return own.length === 0 ? undefined : NetSet.of(own);
+  if (own.length === 0) return undefined;
+  return own.length === 1 ? NetSet.ofNet(own[0]!) : NetSet.of(own); // one address (the usual case): a shared set
 }
 
 /** True when the host endpoint lists at least one expected IP of that version. */

@@ -35,7 +35,7 @@ import { evaluateForwarded, evaluateWorkloadIngress, isRuleCause, selectsHostEnd
 import { viewFlow, matchRuleView, type Flow, type FlowView } from './flow.ts';
 import type { HostEndpointView } from './host-endpoint.ts';
 import { NetSet, parseNet, tryParseNet, type IPVersion, type Net } from './nets.ts';
-import { perObject } from './memo.ts';
+import { recentMemo } from './memo.ts';
 import { governsIngress, isForwardPolicy, type CompiledPolicy, type CompiledRule } from './policy.ts';
 import { PortIntervalSet } from './ports.ts';
 import { tryProtocolNumber, type ProtocolSpec } from './protocols.ts';
@@ -97,8 +97,11 @@ export interface ReachOptions extends EvaluateOptions {
   readonly backend?: { readonly policies: readonly CompiledPolicy[]; readonly pods: HostEndpointView } | undefined;
 }
 
-/** The ingress policies that select the endpoint, kept per (policy list, endpoint): a list serves many destinations. */
-const selectedBy = perObject((policies: readonly CompiledPolicy[]) => perObject((hep: HostEndpointView) => policies.filter((p) => governsIngress(p) && selectsHostEndpoint(p, hep))));
+/**
+ * The ingress policies that select the endpoint: a list and endpoint serve many destinations in
+ * a row. Recent pairs only: the list may be a review's (the policies after a write).
+ */
+const selectedBy = recentMemo(32, (policies: readonly CompiledPolicy[], hep: HostEndpointView) => policies.filter((p) => governsIngress(p) && selectsHostEndpoint(p, hep)));
 
 /**
  * The sets a source region can be cut by (rule source sets and failsafe nets that can matter
@@ -122,7 +125,7 @@ function cutsFor(
     const key = only.toCidrs().join(',');
     if (!cuts.has(key)) cuts.set(key, only);
   };
-  const selected = selectedBy(policies)(hep);
+  const selected = selectedBy(policies, hep);
   const relevant: CompiledPolicy[] = [];
   for (let i = 0; i < selected.length; i++) {
     const policy = selected[i]!;
