@@ -349,7 +349,9 @@ function splitFlow(flow: Flow, failsafe: readonly PortRule[], chain: PolicyChain
     const view = viewFlow(flow, version);
     if (view === undefined) continue;
     const afterDnat = flow.afterDnat === undefined ? undefined : viewFlow(flow, version, true);
-    const { safe, rest } = splitPorts(view.ports, failsafePorts(view, failsafe));
+    const failsafeHere = failsafePorts(view, failsafe);
+    // No failsafe port of this protocol (or none at all: workloads): nothing to split, nothing to remember.
+    const { safe, rest } = failsafeHere.isEmpty() ? { safe: failsafeHere, rest: view.ports } : splitPorts(view.ports, failsafeHere);
     const addPart = (ports: PortIntervalSet, isFailsafe: boolean): void => {
       if (ports.isEmpty()) return;
       // Failsafe ports are matched before DNAT; the post-DNAT view keeps the

@@ -221,17 +221,24 @@ function readNets(value: unknown, path: string, negated: boolean, problems: Prob
  * so instances share one hidden class.
  */
 class Entity implements CompiledEntity {
-  declare readonly nets: readonly Net[] | undefined;
-  declare readonly notNets: readonly Net[];
-  declare readonly selector: Selector | undefined;
-  declare readonly notSelector: Selector | undefined;
-  declare readonly ports: CompiledPorts;
-  declare readonly undecidable: readonly string[];
-  declare readonly nonNamespacedOnly: boolean;
+  readonly nets: readonly Net[] | undefined;
+  readonly notNets: readonly Net[];
+  readonly selector: Selector | undefined;
+  readonly notSelector: Selector | undefined;
+  readonly ports: CompiledPorts;
+  readonly undecidable: readonly string[];
+  readonly nonNamespacedOnly: boolean;
   #addresses: NetSet | undefined | null = null;
 
   constructor(fields: Omit<CompiledEntity, 'addresses'>) {
-    Object.freeze(Object.assign(this, fields));
+    this.nets = fields.nets;
+    this.notNets = fields.notNets;
+    this.selector = fields.selector;
+    this.notSelector = fields.notSelector;
+    this.ports = fields.ports;
+    this.undecidable = fields.undecidable;
+    this.nonNamespacedOnly = fields.nonNamespacedOnly;
+    Object.freeze(this);
   }
 
   get addresses(): NetSet | undefined {
@@ -610,7 +617,7 @@ function compile(obj: KubeObject): CompiledPolicy {
     const message = 'ApplyOnForward must be true if either PreDNAT or DoNotTrack is true, for a given PolicySpec';
     problems.push({ path: 'spec.applyOnForward', message, check: 'applyOnForward-required' });
   }
-  for (const rule of [...ingress, ...egress]) problems.push(...rule.problems);
+  for (const rules of [ingress, egress]) for (let i = 0; i < rules.length; i++) for (const p of rules[i]!.problems) problems.push(p);
 
   const frozen = Object.freeze(problems);
   return Object.freeze({
