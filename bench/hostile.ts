@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { fuzzCase, fuzzReview } from './fuzz-reviews.ts';
@@ -26,6 +27,10 @@ const cfg = {
   concurrency: Number(env.HOSTILE_CONCURRENCY ?? 16),
   seconds: Number(env.HOSTILE_SECONDS ?? 10),
   seed: Number(env.HOSTILE_SEED ?? Date.now() % 2 ** 31),
+  /** Clients sending 1,000-rule policies in part 3 (0 shows the Services' own cost). */
+  policyClients: Number(env.HOSTILE_POLICY_CLIENTS ?? 4),
+  /** Which parts to run, e.g. `3` for the latency part alone. */
+  parts: new Set((env.HOSTILE_PARTS ?? '1,2,3').split(',').map(Number)),
 };
 
 interface Tally {
@@ -80,6 +85,7 @@ async function main(): Promise<void> {
   }
 
   // 1. Fuzzed reviews.
+  if (!cfg.parts.has(1)) cfg.requests = 0;
   console.log(`1. ${cfg.requests} fuzzed reviews, ${cfg.concurrency} at a time, seed ${cfg.seed} …`);
   const cases = fc.sample(fuzzCase, { numRuns: cfg.requests, seed: cfg.seed });
   const fuzz = newTally();
@@ -103,7 +109,7 @@ async function main(): Promise<void> {
     ['1024 invalid rules', JSON.stringify(largePolicyReview(1024, 4, true))],
     ['5000 invalid rules', JSON.stringify(largePolicyReview(5000, 4, true))],
   ];
-  for (const [name, body] of shapes) {
+  for (const [name, body] of cfg.parts.has(2) ? shapes : []) {
     large[name] = newTally();
     for (let i = 0; i < 3; i++) for (const path of ['/mutate', '/validate']) await post(path, body, large[name]);
   }
@@ -115,17 +121,21 @@ async function main(): Promise<void> {
   const policies = newTally();
   const services = newTally();
   let stop = false;
-  const senders = Array.from({ length: 4 }, async () => {
+  if (!cfg.parts.has(3)) stop = true;
+  const senders = Array.from({ length: cfg.policyClients }, async () => {
     while (!stop) await post('/validate', policyBody, policies);
   });
   const pending: Promise<void>[] = [];
   server.kill('SIGUSR2');
+  // The client's own event loop: a lag here is latency the server never caused.
+  const clientLag = monitorEventLoopDelay({ resolution: 1 });
+  clientLag.enable();
   const started = performance.now();
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       const due = Math.floor(((performance.now() - started) / 1000) * 500);
       while (services.sent < due) pending.push(post('/mutate', serviceBody, services));
-      if (performance.now() - started >= cfg.seconds * 1000) {
+      if (stop || performance.now() - started >= cfg.seconds * 1000) {
         clearInterval(timer);
         resolve();
       }
@@ -133,6 +143,7 @@ async function main(): Promise<void> {
   });
   stop = true;
   await Promise.all([...pending, ...senders]);
+  clientLag.disable();
 
   agent.destroy();
   stopping = true;
@@ -161,7 +172,11 @@ async function main(): Promise<void> {
     crashed,
     fuzz: { ...summary(fuzz), seconds: +fuzzSeconds.toFixed(1) },
     large: Object.fromEntries(Object.entries(large).map(([k, v]) => [k, summary(v)])),
-    underPolicyLoad: { services: summary(services), policies: summary(policies) },
+    underPolicyLoad: {
+      services: summary(services),
+      policies: summary(policies),
+      clientEventLoopLagMs: { p50: +(clientLag.percentile(50) / 1e6).toFixed(2), p99: +(clientLag.percentile(99) / 1e6).toFixed(2), max: +(clientLag.max / 1e6).toFixed(2) },
+    },
     server: JSON.parse(serverErr.trim().split('\n').at(-1) ?? '{}') as unknown,
   };
   console.log(JSON.stringify(out, null, 2));

@@ -11,7 +11,7 @@ import { defaultRegistry } from '../rules/index.ts';
 import { startServeReports } from '../audit/serve-reports.ts';
 import { createAnalysisPool, DEFAULT_ANALYSIS_BUDGET_MS } from '../server/analysis-pool.ts';
 import { buildWebhookApp } from '../server/app.ts';
-import { isolatedAdmit } from '../server/isolated-admit.ts';
+import { isolatedAdmit, isolatedAdmitRaw } from '../server/isolated-admit.ts';
 import { createAuditLog } from '../server/audit-log.ts';
 import { createMetrics } from '../server/metrics.ts';
 import { buildProbeApp } from '../server/probes.ts';
@@ -92,12 +92,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     onOutcome: metrics.analysisOutcome,
   });
   await pool.ready();
+  const decisions = { admit: createAdmit({ registry, config, cluster }), cheap: createAdmit({ registry, config, cluster: staticClusterState() }), pool };
   const app = buildWebhookApp({
-    admit: isolatedAdmit({
-      admit: createAdmit({ registry, config, cluster }),
-      cheap: createAdmit({ registry, config, cluster: staticClusterState() }),
-      pool,
-    }),
+    admit: isolatedAdmit(decisions),
+    admitRaw: isolatedAdmitRaw(decisions),
     auditLog: audit.write,
     metrics,
     logger: log,
