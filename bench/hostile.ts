@@ -6,19 +6,24 @@
  *    HOSTILE_CONCURRENCY (16) at a time;
  * 2. the large-policy cases: the largest valid policy (1,024 rules × 256 nets), 1,024 invalid
  *    rules, 5,000 invalid rules (over Calico's limit), each a few times;
- * 3. Service latency while 4 clients send 1,000-rule policies back to back: Services paced at
- *    500/s for HOSTILE_SECONDS (10); p50/p99/max as the client sees them, and on the server
- *    (arrival to decision), since on a small shared machine the client's own CPU wait counts.
+ * 3. Service latency while 4 clients (HOSTILE_POLICY_CLIENTS) send 1,000-rule policies back to
+ *    back, from their own process (bench/hostile-policies.ts; HOSTILE_POLICY_PROCESS=0 sends them
+ *    from this one): Services paced at 500/s for HOSTILE_SECONDS (10); p50/p99/max as the client
+ *    sees them, the client's own event-loop lag, and on the server the Service decisions (arrival
+ *    to decision) and the main thread's lag and busy share, since on a small shared machine the
+ *    client's own CPU wait counts.
+ * HOSTILE_PARTS (default 1,2,3) picks the parts; HOSTILE_RAW=0 has the server parse every body
+ * on its main thread (as before large bodies went to the worker unparsed), for comparison.
  * Results on stdout and in bench/results/hostile.json.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { fuzzCase, fuzzReview } from './fuzz-reviews.ts';
+import { newTally, poster, type Tally } from './hostile-client.ts';
 import { exposedServiceCreate, largePolicyReview } from './reviews.ts';
 
 const env = process.env;
@@ -33,17 +38,6 @@ const cfg = {
   parts: new Set((env.HOSTILE_PARTS ?? '1,2,3').split(',').map(Number)),
 };
 
-interface Tally {
-  sent: number;
-  byStatus: Record<string, number>;
-  errors: Record<string, number>;
-  over1s: number;
-  latenciesMs: number[];
-  maxBytes: number;
-}
-
-const newTally = (): Tally => ({ sent: 0, byStatus: {}, errors: {}, over1s: 0, latenciesMs: [], maxBytes: 0 });
-
 async function main(): Promise<void> {
   const server = spawn(process.execPath, [fileURLToPath(new URL('./hostile-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'] });
   let serverErr = '';
@@ -57,32 +51,7 @@ async function main(): Promise<void> {
     crashed = true;
     console.error(`server exited: code ${code} signal ${signal}\n${serverErr}`);
   });
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false });
-
-  function post(path: string, body: string, tally: Tally): Promise<void> {
-    tally.sent++;
-    const started = performance.now();
-    return new Promise((resolve) => {
-      const req = https.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-        let bytes = 0;
-        res.on('data', (d: Buffer) => (bytes += d.length));
-        res.on('end', () => {
-          const ms = performance.now() - started;
-          tally.latenciesMs.push(ms);
-          if (ms > 1000) tally.over1s++;
-          tally.maxBytes = Math.max(tally.maxBytes, bytes);
-          const key = String(res.statusCode);
-          tally.byStatus[key] = (tally.byStatus[key] ?? 0) + 1;
-          resolve();
-        });
-      });
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        tally.errors[err.code ?? err.message] = (tally.errors[err.code ?? err.message] ?? 0) + 1;
-        resolve();
-      });
-      req.end(body);
-    });
-  }
+  const { post, close } = poster(port);
 
   // 1. Fuzzed reviews.
   if (!cfg.parts.has(1)) cfg.requests = 0;
@@ -114,17 +83,31 @@ async function main(): Promise<void> {
     for (let i = 0; i < 3; i++) for (const path of ['/mutate', '/validate']) await post(path, body, large[name]);
   }
 
-  // 3. Services at 500/s while 4 clients send 1,000-rule policies nonstop.
-  console.log(`3. Services at 500/s for ${cfg.seconds} s while 4 clients send 1,000-rule policies nonstop …`);
-  const policyBody = JSON.stringify(largePolicyReview(1000, 4));
+  // 3. Services at 500/s while 4 clients send 1,000-rule policies nonstop. The policy senders
+  // run in their own process (bench/hostile-policies.ts) unless HOSTILE_POLICY_PROCESS=0.
+  console.log(`3. Services at 500/s for ${cfg.seconds} s while ${cfg.policyClients} clients send 1,000-rule policies nonstop …`);
   const serviceBody = JSON.stringify(exposedServiceCreate());
-  const policies = newTally();
+  let policies = newTally();
   const services = newTally();
-  let stop = false;
-  if (!cfg.parts.has(3)) stop = true;
-  const senders = Array.from({ length: cfg.policyClients }, async () => {
-    while (!stop) await post('/validate', policyBody, policies);
-  });
+  let stop = !cfg.parts.has(3);
+  let stopPolicies: () => Promise<void> = async () => {};
+  if (!stop && cfg.policyClients > 0 && env.HOSTILE_POLICY_PROCESS === '0') {
+    const policyBody = JSON.stringify(largePolicyReview(1000, 4));
+    const senders = Array.from({ length: cfg.policyClients }, async () => {
+      while (!stop) await post('/validate', policyBody, policies);
+    });
+    stopPolicies = async () => void (await Promise.all(senders));
+  } else if (!stop && cfg.policyClients > 0) {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./hostile-policies.ts', import.meta.url)), String(port), String(cfg.policyClients)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await once(child.stdout!, 'data');
+    stopPolicies = async () => {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+      policies = JSON.parse(out.split('\n').filter(Boolean).at(-1)!) as Tally;
+    };
+  }
   const pending: Promise<void>[] = [];
   server.kill('SIGUSR2');
   // The client's own event loop: a lag here is latency the server never caused.
@@ -142,10 +125,10 @@ async function main(): Promise<void> {
     }, 2);
   });
   stop = true;
-  await Promise.all([...pending, ...senders]);
+  await Promise.all([...pending, stopPolicies()]);
   clientLag.disable();
 
-  agent.destroy();
+  close();
   stopping = true;
   server.kill('SIGTERM');
   await once(server, 'exit');
