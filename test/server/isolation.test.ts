@@ -189,3 +189,19 @@ t.test('a large body that never reached the worker is judged on the main thread 
   t.same(service.json().response, full('validate', largeService().request).response, 'a large Service gets the full decision');
   t.same(audits.map((a) => a.analysisSkipped), ['queue-full', undefined]);
 });
+
+t.test('the worker follows the cluster: after a change it decides over the new snapshot', async (t) => {
+  const guide = snapshotFromObjects([...guidePolicies(), denyAll], config);
+  let current = snapshot;
+  const changing = { snapshot: () => current };
+  const p = await pool({ cluster: changing, budgetMs: 30_000 });
+  const stored = guidePolicies().find((o) => o.metadata?.name === 'allow-to-pods')!;
+  const request: AdmissionRequest = { ...policyReview(3), name: 'allow-to-pods', oldObject: stored, object: { ...stored, spec: { ...(stored.spec as object), ingress: [] } } };
+  const over = (s: typeof snapshot) => createAdmit({ registry: defaultRegistry(), config, cluster: { snapshot: () => s } })('validate', request);
+  t.notSame(over(snapshot).audit.findings, over(guide).audit.findings, 'the two clusters give different findings');
+  for (const next of [snapshot, guide, snapshot]) {
+    current = next;
+    const outcome = await p.analyse('validate', request);
+    t.same('decision' in outcome && outcome.decision, over(next), next === guide ? 'over the guide cluster' : 'over the synthetic cluster');
+  }
+});
