@@ -217,8 +217,9 @@ function makeReviewHandlers(stage: Stage, path: WebhookPath, series: WebhookMetr
     }
     return reply;
   };
-  const preValidation = function answerRawBody(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    if (!(request.body instanceof RawBody) || admitRaw === undefined) {
+  // Without admitRaw there are no raw bodies, and no hook on the request path.
+  const preValidation = admitRaw && function answerRawBody(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    if (!(request.body instanceof RawBody)) {
       done();
       return;
     }
@@ -243,7 +244,7 @@ function makeReviewHandlers(stage: Stage, path: WebhookPath, series: WebhookMetr
     }
     return answer(request, reply, req.uid, decision);
   };
-  return { preValidation, handler };
+  return preValidation ? { preValidation, handler } : { handler };
 }
 
 /**
