@@ -4,7 +4,8 @@
  *
  * The hot path is: parse JSON → check the envelope (compiled ajv schema) → `admit()` →
  * guard the answer against what the API server rejects → serialize and send → audit line.
- * Nothing else is logged per request.
+ * Nothing else is logged per request. With `admitRaw`, a body over `RAW_BODY_BYTES` skips the
+ * first three steps here: the analysis worker parses, checks and decides it.
  *
  * @example
  *   const app = buildWebhookApp({ admit, auditLog: (rec) => audit.info(rec), metrics, https: { key, cert } });
