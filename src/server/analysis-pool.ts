@@ -3,8 +3,8 @@
  * bounded queue and a per-review budget, so a Service review never waits behind a policy.
  *
  * - The worker's copy of the cluster snapshot is brought up to date before a review when the
- *   snapshot changed since (checked by identity): only the objects that changed, in slices of a
- *   few hundred objects, one per macrotask (snapshot-sync.ts), so a large cluster's change
+ *   snapshot changed since (checked by identity): only the objects that changed, in slices of
+ *   64 objects, one per macrotask (snapshot-sync.ts), so a large cluster's change
  *   never holds the main thread for long. A fresh worker gets everything, the same way, as
  *   soon as it has loaded.
  * - `analyseRaw` takes a large body unparsed (json-body.ts `RawBody`): the worker parses and

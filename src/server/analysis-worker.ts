@@ -11,7 +11,6 @@
  * review it posts `{ id, uid, fallback }`: the policy's own checks, which the pool answers
  * with if the budget runs out first.
  */
-import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { createAdmit, type Decide } from '../admission/decide.ts';
 import type { AdmissionRequest } from '../admission/types.ts';
@@ -28,19 +27,6 @@ type Message =
   | SnapshotMessage
   | { type: 'review'; id: number; stage: Stage; request: AdmissionRequest }
   | { type: 'raw'; id: number; stage: Stage; bytes: Uint8Array };
-
-/**
- * The worker's nice value. On a busy node the main thread (Service reviews, probes) gets the CPU
- * first: the Linux scheduler gives a nice-10 thread about a tenth of a nice-0 one's share when
- * both want it, and all of it when the main thread is idle. Linux sets it per thread; lowering
- * needs no privilege. Where it cannot be set, the worker runs at the process's priority.
- */
-export const WORKER_NICE = 10;
-try {
-  setPriority(WORKER_NICE);
-} catch {
-  // not permitted or not supported: same priority as the main thread
-}
 
 const port = parentPort!;
 const replica = snapshotReplica();
