@@ -11,7 +11,7 @@
  *   Services at 500/s decided on the main thread); RSS counts the worker too;
  * - the main thread's longest stall (event-loop delay) while the worker's copy is synced,
  *   whole and after one changed Service, beside what posting the whole snapshot in one message
- *   (the former way) holds it for, and the snapshot store's rebuild after one change;
+ *   (the former way) and each slice's post hold it for, and the snapshot store's rebuild after one change;
  * - review times against this cluster: a Service on the main thread (also the first after a
  *   change), a 20-rule policy in the worker.
  * Results on stdout and in bench/results/memory.json.
@@ -25,6 +25,7 @@ import { deepFreeze, SnapshotStore } from '../src/cluster/snapshot-store.ts';
 import { defaultConfig } from '../src/config/load.ts';
 import { defaultRegistry } from '../src/rules/index.ts';
 import { createAnalysisPool } from '../src/server/analysis-pool.ts';
+import { SLICE_OBJECTS, snapshotMessages } from '../src/server/snapshot-sync.ts';
 import { syntheticCluster } from './admit.ts';
 import { exposedServiceCreate, globalNetworkPolicyUpdate, largePolicyReview } from './reviews.ts';
 
@@ -102,6 +103,19 @@ async function main(): Promise<void> {
   const wholePostMs = performance.now() - t0;
   port1.close();
   port2.close();
+
+  // The same snapshot as sync messages: what each slice's post holds the main thread for.
+  const slicePosts = [SLICE_OBJECTS, 256].map((slice) => {
+    const channel = new MessageChannel();
+    const ms: number[] = [];
+    for (const msg of snapshotMessages(null, first, slice)) {
+      const started = performance.now();
+      channel.port1.postMessage(msg);
+      ms.push(performance.now() - started);
+    }
+    channel.port1.close();
+    return { slice, messages: ms.length, medianMs: median(ms), maxMs: +Math.max(...ms).toFixed(2), totalMs: +ms.reduce((a, b) => a + b, 0).toFixed(1) };
+  });
 
   const cluster = { snapshot: () => store.snapshot() };
   const pool = createAnalysisPool({ config, cluster, budgetMs: 30_000, logger: false });
@@ -181,6 +195,7 @@ async function main(): Promise<void> {
   out['memory'] = memory;
   out['mainThreadStallMs'] = {
     wholeSnapshotInOneMessage: +wholePostMs.toFixed(1),
+    slicePosts,
     initialSyncInSlices: initialSync,
     oneServiceChangedSync: changeSync,
     snapshotStoreRebuildAfterOneChange: +rebuildMs.toFixed(1),
