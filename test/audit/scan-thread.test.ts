@@ -1,0 +1,82 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { createAuditMetrics } from '../../src/audit/metrics.ts';
+import { createScanThread } from '../../src/audit/scan-thread.ts';
+import { config } from '../helpers.ts';
+import { guide, guideCluster } from '../rules/guide.ts';
+import { ObjectStore } from './object-store.ts';
+
+const bare = { apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'node3-eth0', uid: 'uid-hep3' }, spec: { node: 'node3', interfaceName: 'eth0', expectedIPs: ['10.0.0.13'] } };
+const cluster = guideCluster();
+const objects = [...cluster.globalNetworkPolicies!, ...cluster.ipPools!, cluster.bgpConfiguration!, ...guide('host-endpoints'), bare];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const waitFor = async (what: string, cond: () => boolean, ms = 20_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+};
+const logs = () => {
+  const lines: { level: string; obj: object; msg?: string }[] = [];
+  const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj, msg });
+  return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error') } };
+};
+
+async function setup(t: { teardown(fn: () => unknown): void }) {
+  const store = new ObjectStore();
+  const kubeConfig = await store.start();
+  t.teardown(() => store.close());
+  const dir = mkdtempSync(join(tmpdir(), 'scan-thread-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, kubeConfig.exportConfig());
+  return { store, dir, kubeconfig };
+}
+
+t.test('the worker scans, writes the reports and relays the metrics; stop() ends it', async (t) => {
+  const { store, dir, kubeconfig } = await setup(t);
+  const objectsFile = join(dir, 'objects.json');
+  writeFileSync(objectsFile, JSON.stringify(objects));
+  const metrics = createAuditMetrics();
+  const { lines, logger } = logs();
+  let scans = 0;
+  const thread = createScanThread({ data: { config: config({ audit: { reports: true, debounceSeconds: 0.1 } }), kubeconfig, objectsFile, pollMs: 20 }, metrics, logger, onRan: () => void scans++ });
+  thread.start();
+  t.ok(thread.active(), 'active once started');
+  await waitFor('a scan', () => scans > 0);
+  await waitFor('the ClusterReport for node3', () => store.list('clusterreports').some((r) => r.metadata.name === 'uid-hep3'));
+  const text = await metrics.registry.metrics();
+  t.match(text, /^clusterip_guard_audit_findings\{rule="hostendpoint-traffic-allowed",result="warn"\} 1$/m, 'findings relayed from the worker');
+  t.match(text, /^clusterip_guard_audit_last_run_timestamp_seconds \d{10}/m, 'last run relayed');
+  t.match(text, /^clusterip_guard_audit_worker_restarts_total 0$/m);
+  t.ok(lines.some((l) => l.msg === 'audit scan done'), "the worker's log lines reach the main logger");
+  await thread.stop();
+  t.notOk(thread.active(), 'inactive once stopped');
+  const written = store.requests.length;
+  await sleep(300);
+  t.equal(store.requests.length, written, 'no request after stop()');
+});
+
+t.test('a worker that dies is logged, counted and restarted with backoff', async (t) => {
+  const { dir, kubeconfig } = await setup(t);
+  const objectsFile = join(dir, 'later.json'); // missing: the worker throws while starting
+  const metrics = createAuditMetrics();
+  const { lines, logger } = logs();
+  let scans = 0;
+  const thread = createScanThread({ data: { config: config({ audit: { reports: true } }), kubeconfig, objectsFile, dryRun: true, pollMs: 20 }, metrics, logger, backoffMs: 100, maxBackoffMs: 400, onRan: () => void scans++ });
+  thread.start();
+  await waitFor('three exits', () => lines.filter((l) => l.level === 'error').length >= 3);
+  const errors = lines.filter((l) => l.level === 'error');
+  t.match(errors[0]!.obj, { exitCode: 1, err: /ENOENT/ }, 'the cause is logged');
+  t.same(errors.slice(0, 3).map((l) => (l.obj as { restartInSeconds: number }).restartInSeconds), [0.1, 0.2, 0.4], 'the delay doubles');
+  t.match(await metrics.registry.metrics(), /^clusterip_guard_audit_worker_restarts_total [3-9]$/m, 'counted');
+  writeFileSync(objectsFile, JSON.stringify(objects));
+  await waitFor('a scan once the worker can start', () => scans > 0);
+  t.ok(thread.active(), 'the restarted worker runs');
+  await thread.stop();
+  const exits = lines.filter((l) => l.level === 'error').length;
+  await sleep(600);
+  t.equal(lines.filter((l) => l.level === 'error').length, exits, 'stop() is not a crash and cancels restarts');
+});
