@@ -15,8 +15,8 @@
  * the main thread. A second set of watches costs the API server one more watcher per resource,
  * on the lease holder only, and the worker a copy of the objects, which it would hold anyway.
  *
- * The worker is total from admission's point of view: when it dies (an exception, out of
- * memory) the exit is logged and counted (`clusterip_guard_audit_worker_restarts_total`) and a
+ * The worker is total from admission's point of view: its heap is bounded
+ * (`audit.workerHeapMegabytes`), and when it dies (an exception, out of memory) the exit is logged and counted (`clusterip_guard_audit_worker_restarts_total`) and a
  * new one is started after a backoff (1 s doubling to 5 min, back to 1 s after a scan
  * completes).
  */
@@ -95,7 +95,9 @@ export function createScanThread(options: ScanThreadOptions): ScanThread {
     restartTimer = undefined;
     if (!wanted) return;
     let failure: Error | null = null;
-    const current = new Worker(workerUrl, { workerData: data, name: 'clusterip-guard-audit-scan' });
+    // A bounded heap: a scan that outgrows it ends the worker (ERR_WORKER_OUT_OF_MEMORY, restarted
+    // like any crash), not the process with admission in it.
+    const current = new Worker(workerUrl, { workerData: data, name: 'clusterip-guard-audit-scan', resourceLimits: { maxOldGenerationSizeMb: data.config.audit.workerHeapMegabytes } });
     worker = current;
     // Never keeps the process alive: shutdown does not wait for a scan.
     current.unref();

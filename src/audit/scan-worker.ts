@@ -54,8 +54,11 @@ const logger = { info: line('info'), warn: line('warn'), error: line('error') };
 
 const { config } = data;
 const kubeConfig = new KubeConfig();
-if (data.kubeconfig !== null) kubeConfig.loadFromFile(data.kubeconfig);
-else kubeConfig.loadFromDefault();
+// A bench reading a file and writing nothing has no cluster to talk to.
+if (data.objectsFile === undefined || data.dryRun !== true) {
+  if (data.kubeconfig !== null) kubeConfig.loadFromFile(data.kubeconfig);
+  else kubeConfig.loadFromDefault();
+}
 
 /** Objects from a JSON file, standing in for the cluster (benches, tests): synced at once, never changing. */
 function fileClusterState(path: string): ClusterState {

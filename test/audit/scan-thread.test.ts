@@ -80,3 +80,24 @@ t.test('a worker that dies is logged, counted and restarted with backoff', async
   await sleep(600);
   t.equal(lines.filter((l) => l.level === 'error').length, exits, 'stop() is not a crash and cancels restarts');
 });
+
+t.test('a worker that outgrows its heap cap (32 MB, 10,000 Services) ends and is counted; the process goes on', async (t) => {
+  const { dir } = await setup(t);
+  const objectsFile = join(dir, 'big.json');
+  const services = Array.from({ length: 10_000 }, (_, i) => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `svc-${i}`, namespace: 'shop', uid: `uid-${i}`, labels: { 'clusterip-guard.io/exposed': 'true' } },
+    spec: { clusterIP: `10.96.${i >> 8}.${i & 255}`, ports: [{ port: 443, protocol: 'TCP' }] },
+  }));
+  writeFileSync(objectsFile, JSON.stringify([...objects, ...services]));
+  const metrics = createAuditMetrics();
+  const { lines, logger } = logs();
+  const thread = createScanThread({ data: { config: config({ audit: { reports: true, workerHeapMegabytes: 32 } }), kubeconfig: null, objectsFile, dryRun: true, pollMs: 20 }, metrics, logger, backoffMs: 60_000 });
+  thread.start();
+  await waitFor('the worker to run out of memory', () => lines.some((l) => l.level === 'error'), 60_000);
+  t.match(lines.find((l) => l.level === 'error')!.obj, { err: /memory limit/ }, 'logged as out of memory');
+  t.match(await metrics.registry.metrics(), /^clusterip_guard_audit_worker_restarts_total 1$/m, 'counted');
+  t.ok(thread.active(), 'a restart is pending');
+  await thread.stop();
+});
