@@ -17,7 +17,8 @@
  *   (its start-up is a one-off on lease acquisition);
  * - `main-thread scan`: the former design for comparison, back-to-back scans on the admission
  *   event loop in 1 ms slices (scanInSlices + the report build);
- * - `worker scan, nice 0` (only when listed): the worker without its lowered thread priority.
+ * - `worker scan, nice 0` and `worker scan, no cap` (only when listed): the worker without its
+ *   lowered thread priority, or without its heap cap (audit.workerHeapMegabytes).
  * BENCH_AUDIT_PHASES picks and orders them (default `quiet,worker,main`; `quiet` first).
  * Prints p50/p99 per phase, their medians and the ratios against `no scan`.
  */
@@ -50,8 +51,8 @@ const rate = Number(env.BENCH_RATE ?? 500);
 const durationS = Number(env.BENCH_DURATION ?? 10);
 const rounds = Number(env.BENCH_ROUNDS ?? 3);
 const connections = Number(env.BENCH_CONNECTIONS ?? 10);
-type Phase = 'quiet' | 'worker' | 'worker-nice0' | 'main';
-const LABEL: Record<Phase, string> = { quiet: 'no scan              ', worker: 'worker scan          ', 'worker-nice0': 'worker scan, nice 0  ', main: 'main-thread scan     ' };
+type Phase = 'quiet' | 'worker' | 'worker-nice0' | 'worker-uncapped' | 'main';
+const LABEL: Record<Phase, string> = { quiet: 'no scan              ', worker: 'worker scan          ', 'worker-nice0': 'worker scan, nice 0  ', 'worker-uncapped': 'worker scan, no cap  ', main: 'main-thread scan     ' };
 const phases = (env.BENCH_AUDIT_PHASES ?? 'quiet,worker,main').split(',') as Phase[];
 if (phases[0] !== 'quiet' || phases.some((p) => !(p in LABEL))) throw new Error(`BENCH_AUDIT_PHASES: a comma-separated list starting with quiet, of ${Object.keys(LABEL).join(', ')}`);
 const withMainThread = phases.includes('main');
@@ -99,9 +100,9 @@ async function main(): Promise<void> {
   const workerScans: number[] = [];
   const workerHeap: number[] = [];
   const logger = { info: () => {}, warn: (o: object, m?: string) => console.warn(m, o), error: (o: object, m?: string) => console.error(m, o) };
-  const threadFor = (lowPriority: boolean) =>
+  const threadFor = (lowPriority: boolean, workerHeapMegabytes = config.audit.workerHeapMegabytes) =>
     createScanThread({
-      data: { config: { ...config, audit: { ...config.audit, reports: true, intervalSeconds: 0 } }, kubeconfig: null, objectsFile, dryRun: true, pollMs: 20, lowPriority },
+      data: { config: { ...config, audit: { ...config.audit, reports: true, intervalSeconds: 0, workerHeapMegabytes } }, kubeconfig: null, objectsFile, dryRun: true, pollMs: 20, lowPriority },
       metrics: createAuditMetrics(),
       logger,
       onRan: ({ seconds, heapUsedBytes }) => {
@@ -109,7 +110,7 @@ async function main(): Promise<void> {
         workerHeap.push(heapUsedBytes);
       },
     });
-  const threads = { worker: threadFor(true), 'worker-nice0': threadFor(false) };
+  const threads = { worker: threadFor(true), 'worker-nice0': threadFor(false), 'worker-uncapped': threadFor(true, 8192) };
   const startWorker = async (thread: ReturnType<typeof threadFor>): Promise<void> => {
     const before = workerScans.length;
     thread.start();
@@ -150,7 +151,7 @@ async function main(): Promise<void> {
   workerScans.length = 0;
   workerHeap.length = 0;
 
-  const perPhase = (): Record<Phase, number[]> => ({ quiet: [], worker: [], 'worker-nice0': [], main: [] });
+  const perPhase = (): Record<Phase, number[]> => ({ quiet: [], worker: [], 'worker-nice0': [], 'worker-uncapped': [], main: [] });
   const p99 = perPhase();
   const p50 = perPhase();
   const rss = perPhase();
@@ -160,7 +161,7 @@ async function main(): Promise<void> {
     const order = phases.map((_, i) => phases[(i + round) % phases.length]!);
     for (const phase of order) {
       const scans = phase === 'main' ? mainScans : workerScans;
-      const thread = phase === 'worker' || phase === 'worker-nice0' ? threads[phase] : null;
+      const thread = phase === 'quiet' || phase === 'main' ? null : threads[phase];
       let loop: Promise<void> | null = null;
       if (thread !== null) await startWorker(thread);
       const before = scans.length;
