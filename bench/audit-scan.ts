@@ -8,22 +8,23 @@
  * /validate at an even BENCH_RATE (default 500 req/s) for BENCH_DURATION seconds (default 10).
  * Phases alternate, BENCH_ROUNDS times (default 3):
  * - `no scan`;
- * - `worker scan`: what `serve` runs on the lease holder — the scan worker thread
+ * - `scan process`: what `serve` runs on the lease holder — the scan process
  *   (src/audit/scan-thread.ts, started and stopped as the lease's change handler does), its
  *   scheduler set to scan back to back (intervalSeconds 0). Two differences from `serve`, both
- *   inside the worker: it reads the objects from a JSON file instead of its own list/watch, and
- *   builds the reports without writing them (there is no API server; writes are paced network
- *   I/O at writesPerSecond). The phase is measured from the worker's first completed scan on
+ *   inside that process: it reads the objects from a JSON file instead of its own list/watch,
+ *   and builds the reports without writing them (there is no API server; writes are paced
+ *   network I/O at writesPerSecond). The phase is measured from its first completed scan on
  *   (its start-up is a one-off on lease acquisition);
  * - `main-thread scan`: the former design for comparison, back-to-back scans on the admission
  *   event loop in 1 ms slices (scanInSlices + the report build);
- * - `worker scan, nice 0` and `worker scan, no cap` (only when listed): the worker without its
- *   lowered thread priority, or without its heap cap (audit.workerHeapMegabytes).
+ * - `scan process, nice 0` and `scan process, N MB` (only when listed): without its lowered
+ *   CPU priority, or with another heap cap (audit.workerHeapMegabytes), N from
+ *   BENCH_AUDIT_ALT_HEAP_MB (default 8192, in effect none).
  * BENCH_AUDIT_PHASES picks and orders them (default `quiet,worker,main`; `quiet` first).
  * Prints p50/p99 per phase, their medians and the ratios against `no scan`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -51,8 +52,15 @@ const rate = Number(env.BENCH_RATE ?? 500);
 const durationS = Number(env.BENCH_DURATION ?? 10);
 const rounds = Number(env.BENCH_ROUNDS ?? 3);
 const connections = Number(env.BENCH_CONNECTIONS ?? 10);
-type Phase = 'quiet' | 'worker' | 'worker-nice0' | 'worker-uncapped' | 'main';
-const LABEL: Record<Phase, string> = { quiet: 'no scan              ', worker: 'worker scan          ', 'worker-nice0': 'worker scan, nice 0  ', 'worker-uncapped': 'worker scan, no cap  ', main: 'main-thread scan     ' };
+const altHeapMb = Number(env.BENCH_AUDIT_ALT_HEAP_MB ?? 8192);
+type Phase = 'quiet' | 'worker' | 'worker-nice0' | 'worker-alt-cap' | 'main';
+const LABEL: Record<Phase, string> = {
+  quiet: 'no scan              ',
+  worker: 'scan process         ',
+  'worker-nice0': 'scan process, nice 0 ',
+  'worker-alt-cap': `scan process, ${altHeapMb} MB`.padEnd(21),
+  main: 'main-thread scan     ',
+};
 const phases = (env.BENCH_AUDIT_PHASES ?? 'quiet,worker,main').split(',') as Phase[];
 if (phases[0] !== 'quiet' || phases.some((p) => !(p in LABEL))) throw new Error(`BENCH_AUDIT_PHASES: a comma-separated list starting with quiet, of ${Object.keys(LABEL).join(', ')}`);
 const withMainThread = phases.includes('main');
@@ -96,7 +104,7 @@ async function main(): Promise<void> {
       child.send(job);
     });
 
-  // The new design: the scan worker, exactly as serve-reports.ts starts it on acquiring the lease.
+  // The new design: the scan process, exactly as serve-reports.ts starts it on acquiring the lease.
   const workerScans: number[] = [];
   const workerHeap: number[] = [];
   const logger = { info: () => {}, warn: (o: object, m?: string) => console.warn(m, o), error: (o: object, m?: string) => console.error(m, o) };
@@ -110,7 +118,7 @@ async function main(): Promise<void> {
         workerHeap.push(heapUsedBytes);
       },
     });
-  const threads = { worker: threadFor(true), 'worker-nice0': threadFor(false), 'worker-uncapped': threadFor(true, 8192) };
+  const threads = { worker: threadFor(true), 'worker-nice0': threadFor(false), 'worker-alt-cap': threadFor(true, altHeapMb) };
   const startWorker = async (thread: ReturnType<typeof threadFor>): Promise<void> => {
     const before = workerScans.length;
     thread.start();
@@ -137,7 +145,7 @@ async function main(): Promise<void> {
   await load(2);
   const w0 = performance.now();
   await startWorker(threads.worker);
-  console.log(`warm-up: worker started and finished its first scan in ${(performance.now() - w0).toFixed(0)} ms (scan ${workerScans[0]!.toFixed(0)} ms)`);
+  console.log(`warm-up: scan process started and finished its first scan in ${(performance.now() - w0).toFixed(0)} ms (scan ${workerScans[0]!.toFixed(0)} ms)`);
   await threads.worker.stop();
   if (withMainThread) {
     scanning = true;
@@ -151,11 +159,12 @@ async function main(): Promise<void> {
   workerScans.length = 0;
   workerHeap.length = 0;
 
-  const perPhase = (): Record<Phase, number[]> => ({ quiet: [], worker: [], 'worker-nice0': [], 'worker-uncapped': [], main: [] });
+  const perPhase = (): Record<Phase, number[]> => ({ quiet: [], worker: [], 'worker-nice0': [], 'worker-alt-cap': [], main: [] });
   const p99 = perPhase();
   const p50 = perPhase();
   const rss = perPhase();
   const scansOf = perPhase();
+  const scanRssOf = perPhase();
   for (let round = 0; round < rounds; round++) {
     // Rotate the order so no phase always follows the same one.
     const order = phases.map((_, i) => phases[(i + round) % phases.length]!);
@@ -170,7 +179,9 @@ async function main(): Promise<void> {
         loop = scanLoop();
       }
       const r = await load(durationS);
+      const scanRss = rssOf(thread?.pid() ?? null);
       rss[phase].push(process.memoryUsage().rss);
+      scanRssOf[phase].push(scanRss);
       scanning = false;
       await loop;
       await thread?.stop();
@@ -181,7 +192,7 @@ async function main(): Promise<void> {
       const during = scans.slice(before);
       scansOf[phase].push(...during);
       console.log(
-        `  round ${round + 1} ${LABEL[phase]} ${r.rps.toFixed(0).padStart(4)} req/s  p50 ${lat.p50.toFixed(2)} ms  p99 ${lat.p99.toFixed(2)} ms  max ${lat.max.toFixed(1)} ms  rss ${mb(process.memoryUsage().rss)}` +
+        `  round ${round + 1} ${LABEL[phase]} ${r.rps.toFixed(0).padStart(4)} req/s  p50 ${lat.p50.toFixed(2)} ms  p99 ${lat.p99.toFixed(2)} ms  max ${lat.max.toFixed(1)} ms  rss ${mb(rss[phase].at(-1)!)}${scanRss > 0 ? ` + scan process ${mb(scanRss)}` : ''}` +
           (phase === 'quiet' ? '' : `  (${during.length} scans, median ${median(during).toFixed(0)} ms each)`),
       );
     }
@@ -193,13 +204,23 @@ async function main(): Promise<void> {
   console.log('');
   for (const phase of phases) {
     const m = median(p99[phase]);
-    console.log(`median p99 ${LABEL[phase]} ${m.toFixed(2)} ms` + (phase === 'quiet' ? '' : ` → ratio ${(m / q).toFixed(2)}×`) + `  (p50 ${median(p50[phase]).toFixed(2)} ms, rss at phase end ${mb(median(rss[phase]))})`);
+    console.log(`median p99 ${LABEL[phase]} ${m.toFixed(2)} ms` + (phase === 'quiet' ? '' : ` → ratio ${(m / q).toFixed(2)}×`) + `  (p50 ${median(p50[phase]).toFixed(2)} ms, rss at phase end ${mb(median(rss[phase]))}${phase === 'quiet' || phase === 'main' ? '' : ` + scan process ${mb(median(scanRssOf[phase]))}`})`);
   }
   for (const phase of phases.slice(1)) console.log(`median scan of ${total} objects, ${LABEL[phase].trim()}: ${median(scansOf[phase]).toFixed(0)} ms (${scansOf[phase].length} scans)`);
-  console.log(`worker heap in use after a scan (median): ${mb(median(workerHeap))}`);
+  console.log(`scan process heap in use after a scan (median): ${mb(median(workerHeap))}`);
 }
 
 const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MB`;
+
+/** Resident memory of another process (Linux /proc), 0 when unknown. */
+function rssOf(pid: number | null): number {
+  if (pid === null) return 0;
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
 
 function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;

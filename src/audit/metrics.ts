@@ -10,7 +10,7 @@ export interface AuditMetrics {
   findings(counts: ReadonlyMap<string, number>): void;
   ran(startedAt: number, durationSeconds: number): void;
   leader(isLeader: boolean): void;
-  /** The scan worker died and is restarted (scan-thread.ts). */
+  /** The scan process died and is restarted (scan-thread.ts). */
   workerRestart(): void;
 }
 
@@ -29,7 +29,7 @@ export function createAuditMetrics(): AuditMetrics {
   const duration = new Gauge({ name: 'clusterip_guard_audit_run_duration_seconds', help: 'How long the last background scan took, report writes included.', registers: [registry] });
   const leader = new Gauge({ name: 'clusterip_guard_audit_leader', help: '1 while this replica holds the audit lease (scans and writes reports), else 0.', registers: [registry] });
   leader.set(0);
-  const restarts = new Counter({ name: 'clusterip_guard_audit_worker_restarts_total', help: 'Times the background-scan worker thread died and was restarted.', registers: [registry] });
+  const restarts = new Counter({ name: 'clusterip_guard_audit_worker_restarts_total', help: 'Times the background scan process died and was restarted.', registers: [registry] });
   return {
     registry,
     findings(counts) {

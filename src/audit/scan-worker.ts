@@ -1,17 +1,18 @@
 /**
- * The background-scan worker thread (scan-thread.ts starts it on the lease holder only): its
- * own list/watch of the cluster, the scan scheduler (background.ts), the report build and the
- * paced report writes, all on this thread's event loop and V8 heap. The main thread only
- * hears what its metrics need and the log lines.
+ * The background-scan process (scan-thread.ts forks it on the lease holder only): its own
+ * list/watch of the cluster, the scan scheduler (background.ts), the report build and the
+ * paced report writes, all in this process's event loop, V8 heap and GC threads, at the lowest
+ * CPU priority. The parent hears only what its metrics need and the log lines.
  *
- * Messages out (ScanWorkerMessage): `{ type: 'log' }` for every log line,
- * `{ type: 'findings', counts }` and `{ type: 'ran', startedAt, seconds, heapUsedBytes }` after
- * every scan. Nothing comes in: the main thread stops the scan by terminating the thread.
+ * Messages in: `{ type: 'start', data }` once. Out (ScanWorkerMessage): `{ type: 'log' }` for
+ * every log line, `{ type: 'findings', counts }` and `{ type: 'ran', startedAt, seconds,
+ * heapUsedBytes }` after every scan, `{ type: 'fatal' }` before exiting on an error. The parent
+ * stops the scan by killing the process; when the parent is gone (the IPC channel closes) the
+ * process exits at once, so no report is written without a lease holder behind it.
  */
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
-import { parentPort, workerData } from 'node:worker_threads';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../admission/types.ts';
 import { startClusterState } from '../cluster/informers.ts';
@@ -23,23 +24,35 @@ import { writeReports } from './report-writer.ts';
 import type { ScanWorkerData, ScanWorkerMessage } from './scan-thread.ts';
 import { TokenBucket } from './token-bucket.ts';
 
-const data = workerData as ScanWorkerData;
+process.on('disconnect', () => process.exit(0));
+const post = (message: ScanWorkerMessage, then?: () => void): void => {
+  if (process.connected) process.send!(message, undefined, {}, () => then?.());
+  else then?.();
+};
+const die = (err: unknown): void => {
+  const e = err instanceof Error ? err : new Error(String(err));
+  post({ type: 'fatal', message: e.message, stack: e.stack ?? '' }, () => process.exit(1));
+  setTimeout(() => process.exit(1), 1000).unref();
+};
+process.on('uncaughtException', die);
+process.on('unhandledRejection', die);
 
 /**
- * The lowest CPU priority for this thread alone (Linux: a thread's nice value is its own;
- * `/proc/thread-self` names its task ID), so on a busy node a scan takes the cores admission
- * leaves idle. Elsewhere, or where refused, the thread keeps the process's priority.
+ * Every thread of this process (the event loop, V8's GC helpers, libuv's pool; threads started
+ * later inherit it) at the lowest CPU priority (Linux nice 19; a thread's nice value is its own,
+ * `/proc/self/task` lists them), so on a busy node a scan takes the CPU admission leaves idle.
+ * Elsewhere, or where refused, the process keeps its priority.
  */
-function lowerThreadPriority(): void {
+function lowerPriority(): void {
   try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19);
+    for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), 19);
   } catch {
     // not Linux: nothing to lower
   }
 }
-if (data.lowPriority !== false) lowerThreadPriority();
-const post = (message: ScanWorkerMessage): void => parentPort!.postMessage(message);
+
+const data = await new Promise<ScanWorkerData>((resolve) => process.once('message', (m: { type: 'start'; data: ScanWorkerData }) => resolve(m.data)));
+if (data.lowPriority !== false) lowerPriority();
 
 /** Log fields as plain data (an Error becomes its message and stack), so any of them can be posted. */
 function plain(obj: object): Record<string, unknown> {
@@ -77,7 +90,7 @@ startBackgroundReports({
     findings: (counts) => post({ type: 'findings', counts: [...counts] }),
     ran: (startedAt, seconds) => post({ type: 'ran', startedAt, seconds, heapUsedBytes: getHeapStatistics().used_heap_size }),
   },
-  // The thread runs only while this replica holds the lease: losing it terminates the thread.
+  // The process runs only while this replica holds the lease: losing it kills the process.
   isLeader: () => true,
   write: data.dryRun === true ? async (reports) => ({ created: 0, updated: 0, deleted: 0, unchanged: reports.length, failed: 0 }) : (reports) => writeReports(reports, { kubeConfig, bucket, logger, signal: abort.signal }),
   logger,

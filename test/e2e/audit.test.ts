@@ -5,7 +5,7 @@
  * moving when the leader is killed), and kubectl warnings for writes that cut traffic.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -227,6 +227,19 @@ t.test('killing the leader moves the writes to the other process within the leas
   kubeConfig.loadFromFile(cp.env['KUBECONFIG']!);
   const leaseRecord = async () =>
     (await kubeRequest(kubeConfig, 'GET', `/apis/coordination.k8s.io/v1/namespaces/${LEASE.namespace}/leases/${LEASE.name}`, undefined, AbortSignal.timeout(2000))).body as { spec: { holderIdentity?: string; acquireTime?: string } };
+  // The leader's scan process (src/audit/scan-worker.ts) must not outlive it.
+  const scanProcesses = async (parent: number): Promise<number[]> => {
+    const found: number[] = [];
+    for (const pid of await readdir('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent && cmdline.includes('scan-worker')) found.push(Number(pid));
+    }
+    return found;
+  };
+  const orphans = await scanProcesses(leader.pid!);
+  t.equal(orphans.length, 1, 'the leader runs one scan process');
   leader.kill('SIGKILL');
   const killedAt = Date.now();
   let record: Awaited<ReturnType<typeof leaseRecord>>;
@@ -245,6 +258,13 @@ t.test('killing the leader moves the writes to the other process within the leas
   t.ok(movedS <= LEASE.durationSeconds + 0.5, `moved within the lease duration (${movedS.toFixed(2)} s; 0.5 s allowed for the takeover's GET and PUT round trip and this test's 50 ms polling)`);
   t.match(survivorLog(), /audit lease acquired/);
   t.not(next, h);
+  // Gone, or a zombie (exited, not yet reaped by whoever adopted it).
+  const alive = async (pid: number) => {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  };
+  await waitFor("the killed leader's scan process to exit", async () => (await Promise.all(orphans.map(alive))).every((a) => !a), 5000);
+  t.pass("the killed leader's scan process exited with it (its IPC channel closed)");
   // The new leader writes: a new bad endpoint gets its report.
   await ok(['apply', '-f', '-'], hostEndpoint('node5-eth0', 'node5'));
   await waitFor('node5 reported by the new leader', async () => failing(await reportOf('HostEndpoint', 'node5-eth0'), 'hostendpoint-traffic-allowed'), 30_000);
