@@ -51,7 +51,9 @@ t.test('the scan process scans, writes the reports and relays the metrics; stop(
   t.match(text, /^clusterip_guard_audit_findings\{rule="hostendpoint-traffic-allowed",result="warn"\} 1$/m, 'findings relayed from the scan process');
   t.match(text, /^clusterip_guard_audit_last_run_timestamp_seconds \d{10}/m, 'last run relayed');
   t.match(text, /^clusterip_guard_audit_worker_restarts_total 0$/m);
-  t.ok(lines.some((l) => l.msg === 'audit scan done'), "the scan process's log lines reach the main logger");
+  // The log line follows the write and the run message, so it may still be on its way.
+  await waitFor("the scan process's log line", () => lines.some((l) => l.msg === 'audit scan done'), 5000);
+  t.pass("the scan process's log lines reach the main logger");
   await thread.stop();
   t.notOk(thread.active(), 'inactive once stopped');
   const written = store.requests.length;
