@@ -112,7 +112,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw err;
   }
   // Background OpenReports (audit.reports), once serving; its metrics join /metrics.
-  const reports = startServeReports({ kubeconfig: values.kubeconfig, noCluster: values['no-cluster'] === true, config, cluster, registry: defaultRegistry(), logger: log });
+  const reports = startServeReports({ kubeconfig: values.kubeconfig, noCluster: values['no-cluster'] === true, config, logger: log });
   if (reports) metrics.addRegistry(reports.metrics.registry);
   const tls = watchTlsFiles({
     files,
