@@ -32,6 +32,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { siblingModule } from '../sibling-module.ts';
 import type { Config } from '../config/types.ts';
 import type { AuditMetrics } from './metrics.ts';
 
@@ -83,8 +84,7 @@ export interface ScanThread {
   pid(): number | null;
 }
 
-// tsc builds dist/ as .js; from src/ Node runs the .ts file itself (type stripping).
-const workerPath = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './scan-worker.ts' : './scan-worker.js', import.meta.url));
+const workerPath = fileURLToPath(siblingModule(import.meta.url, 'scan-worker'));
 
 export function createScanThread(options: ScanThreadOptions): ScanThread {
   const { data, metrics, logger } = options;

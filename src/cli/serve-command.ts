@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { createAdmit } from '../admission/decide.ts';
@@ -125,7 +126,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     },
     onReject: () => metrics.tlsReload(false),
   });
-  log.info({ webhook: `https://${values.host}:${port}`, probes: `http://${values.host}:${probePort}`, certExpires: pair.validTo }, 'clusterip-guard serving');
+  // The bound ports (a port of 0 picks a free one).
+  const bound = (server: { address(): unknown }) => (server.address() as AddressInfo).port;
+  log.info({ webhook: `https://${values.host}:${bound(app.server)}`, probes: `http://${values.host}:${bound(probe.app.server)}`, certExpires: pair.validTo }, 'clusterip-guard serving');
   const shutdown = installShutdown({
     apps: [app],
     probe,

@@ -28,6 +28,7 @@
  */
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
+import { siblingModule } from '../sibling-module.ts';
 import type { Logger } from 'pino';
 import type { Decision } from '../admission/decide.ts';
 import type { AdmissionRequest } from '../admission/types.ts';
@@ -97,7 +98,7 @@ interface WorkerMessage {
   error?: string;
 }
 
-const workerUrl = new URL('./analysis-worker.ts', import.meta.url);
+const workerUrl = siblingModule(import.meta.url, 'analysis-worker');
 
 export function createAnalysisPool(opts: AnalysisPoolOptions): AnalysisPool {
   const budgetMs = opts.budgetMs ?? DEFAULT_ANALYSIS_BUDGET_MS;
