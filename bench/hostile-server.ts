@@ -7,6 +7,7 @@
  * SIGTERM it prints their p50/p99/max and a few process metrics to stderr as JSON, and exits.
  */
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { createAdmit } from '../src/admission/decide.ts';
 import { snapshotFromObjects } from '../src/cluster/manifests.ts';
 import { EMPTY_SNAPSHOT } from '../src/cluster/types.ts';
@@ -14,7 +15,7 @@ import { defaultConfig } from '../src/config/load.ts';
 import { defaultRegistry } from '../src/rules/index.ts';
 import { createAnalysisPool } from '../src/server/analysis-pool.ts';
 import { buildWebhookApp } from '../src/server/app.ts';
-import { isolatedAdmit } from '../src/server/isolated-admit.ts';
+import { isolatedAdmit, isolatedAdmitRaw } from '../src/server/isolated-admit.ts';
 import { createMetrics } from '../src/server/metrics.ts';
 import { syntheticCluster } from './admit.ts';
 import { makeBenchCert } from './self-signed.ts';
@@ -29,15 +30,20 @@ await pool.ready();
 const cert = makeBenchCert();
 let recording = false;
 const serviceMs: number[] = [];
+// The main thread's own lag and busy share while recording (not since start-up: loading
+// modules and compiling schemas would dominate the max).
+const lag = monitorEventLoopDelay({ resolution: 1 });
+let elu: EventLoopUtilization | undefined;
 process.on('SIGUSR2', () => {
   recording = true;
+  lag.enable();
+  elu = performance.eventLoopUtilization();
 });
+const decisions = { admit: createAdmit({ registry, config, cluster }), cheap: createAdmit({ registry, config, cluster: { snapshot: () => EMPTY_SNAPSHOT } }), pool };
 const app = buildWebhookApp({
-  admit: isolatedAdmit({
-    admit: createAdmit({ registry, config, cluster }),
-    cheap: createAdmit({ registry, config, cluster: { snapshot: () => EMPTY_SNAPSHOT } }),
-    pool,
-  }),
+  admit: isolatedAdmit(decisions),
+  // HOSTILE_RAW=0: every body parsed on the main thread (the former behaviour), for comparison.
+  ...(process.env.HOSTILE_RAW === '0' ? {} : { admitRaw: isolatedAdmitRaw(decisions) }),
   auditLog: (record) => {
     if (recording && record.kind === 'Service') serviceMs.push(record.durationMs);
   },
@@ -52,7 +58,13 @@ process.on('SIGTERM', () => {
     const sorted = serviceMs.sort((a, b) => a - b);
     const at = (p: number) => +(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? NaN).toFixed(3);
     const services = { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
-    process.stderr.write(`${JSON.stringify({ serverSideServiceDecisions: services, metrics: keep })}\n`);
+    lag.disable();
+    const ms = (ns: number) => +(ns / 1e6).toFixed(2);
+    const mainThread = {
+      eventLoopLagMs: { p50: ms(lag.percentile(50)), p99: ms(lag.percentile(99)), max: ms(lag.max) },
+      busy: elu ? +performance.eventLoopUtilization(elu).utilization.toFixed(3) : null,
+    };
+    process.stderr.write(`${JSON.stringify({ serverSideServiceDecisions: services, mainThreadWhileRecording: mainThread, metrics: keep })}\n`);
     cert.remove();
     return Promise.all([app.close(), pool.close()]);
   });

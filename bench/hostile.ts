@@ -6,18 +6,24 @@
  *    HOSTILE_CONCURRENCY (16) at a time;
  * 2. the large-policy cases: the largest valid policy (1,024 rules × 256 nets), 1,024 invalid
  *    rules, 5,000 invalid rules (over Calico's limit), each a few times;
- * 3. Service latency while 4 clients send 1,000-rule policies back to back: Services paced at
- *    500/s for HOSTILE_SECONDS (10); p50/p99/max as the client sees them, and on the server
- *    (arrival to decision), since on a small shared machine the client's own CPU wait counts.
+ * 3. Service latency while 4 clients (HOSTILE_POLICY_CLIENTS) send 1,000-rule policies back to
+ *    back, from their own process (bench/hostile-policies.ts; HOSTILE_POLICY_PROCESS=0 sends them
+ *    from this one): Services paced at 500/s for HOSTILE_SECONDS (10); p50/p99/max as the client
+ *    sees them, the client's own event-loop lag, and on the server the Service decisions (arrival
+ *    to decision) and the main thread's lag and busy share, since on a small shared machine the
+ *    client's own CPU wait counts.
+ * HOSTILE_PARTS (default 1,2,3) picks the parts; HOSTILE_RAW=0 has the server parse every body
+ * on its main thread (as before large bodies went to the worker unparsed), for comparison.
  * Results on stdout and in bench/results/hostile.json.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { fuzzCase, fuzzReview } from './fuzz-reviews.ts';
+import { newTally, poster, type Tally } from './hostile-client.ts';
 import { exposedServiceCreate, largePolicyReview } from './reviews.ts';
 
 const env = process.env;
@@ -26,18 +32,11 @@ const cfg = {
   concurrency: Number(env.HOSTILE_CONCURRENCY ?? 16),
   seconds: Number(env.HOSTILE_SECONDS ?? 10),
   seed: Number(env.HOSTILE_SEED ?? Date.now() % 2 ** 31),
+  /** Clients sending 1,000-rule policies in part 3 (0 shows the Services' own cost). */
+  policyClients: Number(env.HOSTILE_POLICY_CLIENTS ?? 4),
+  /** Which parts to run, e.g. `3` for the latency part alone. */
+  parts: new Set((env.HOSTILE_PARTS ?? '1,2,3').split(',').map(Number)),
 };
-
-interface Tally {
-  sent: number;
-  byStatus: Record<string, number>;
-  errors: Record<string, number>;
-  over1s: number;
-  latenciesMs: number[];
-  maxBytes: number;
-}
-
-const newTally = (): Tally => ({ sent: 0, byStatus: {}, errors: {}, over1s: 0, latenciesMs: [], maxBytes: 0 });
 
 async function main(): Promise<void> {
   const server = spawn(process.execPath, [fileURLToPath(new URL('./hostile-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -52,34 +51,10 @@ async function main(): Promise<void> {
     crashed = true;
     console.error(`server exited: code ${code} signal ${signal}\n${serverErr}`);
   });
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false });
-
-  function post(path: string, body: string, tally: Tally): Promise<void> {
-    tally.sent++;
-    const started = performance.now();
-    return new Promise((resolve) => {
-      const req = https.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-        let bytes = 0;
-        res.on('data', (d: Buffer) => (bytes += d.length));
-        res.on('end', () => {
-          const ms = performance.now() - started;
-          tally.latenciesMs.push(ms);
-          if (ms > 1000) tally.over1s++;
-          tally.maxBytes = Math.max(tally.maxBytes, bytes);
-          const key = String(res.statusCode);
-          tally.byStatus[key] = (tally.byStatus[key] ?? 0) + 1;
-          resolve();
-        });
-      });
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        tally.errors[err.code ?? err.message] = (tally.errors[err.code ?? err.message] ?? 0) + 1;
-        resolve();
-      });
-      req.end(body);
-    });
-  }
+  const { post, close } = poster(port);
 
   // 1. Fuzzed reviews.
+  if (!cfg.parts.has(1)) cfg.requests = 0;
   console.log(`1. ${cfg.requests} fuzzed reviews, ${cfg.concurrency} at a time, seed ${cfg.seed} …`);
   const cases = fc.sample(fuzzCase, { numRuns: cfg.requests, seed: cfg.seed });
   const fuzz = newTally();
@@ -103,38 +78,57 @@ async function main(): Promise<void> {
     ['1024 invalid rules', JSON.stringify(largePolicyReview(1024, 4, true))],
     ['5000 invalid rules', JSON.stringify(largePolicyReview(5000, 4, true))],
   ];
-  for (const [name, body] of shapes) {
+  for (const [name, body] of cfg.parts.has(2) ? shapes : []) {
     large[name] = newTally();
     for (let i = 0; i < 3; i++) for (const path of ['/mutate', '/validate']) await post(path, body, large[name]);
   }
 
-  // 3. Services at 500/s while 4 clients send 1,000-rule policies nonstop.
-  console.log(`3. Services at 500/s for ${cfg.seconds} s while 4 clients send 1,000-rule policies nonstop …`);
-  const policyBody = JSON.stringify(largePolicyReview(1000, 4));
+  // 3. Services at 500/s while 4 clients send 1,000-rule policies nonstop. The policy senders
+  // run in their own process (bench/hostile-policies.ts) unless HOSTILE_POLICY_PROCESS=0.
+  console.log(`3. Services at 500/s for ${cfg.seconds} s while ${cfg.policyClients} clients send 1,000-rule policies nonstop …`);
   const serviceBody = JSON.stringify(exposedServiceCreate());
-  const policies = newTally();
+  let policies = newTally();
   const services = newTally();
-  let stop = false;
-  const senders = Array.from({ length: 4 }, async () => {
-    while (!stop) await post('/validate', policyBody, policies);
-  });
+  let stop = !cfg.parts.has(3);
+  let stopPolicies: () => Promise<void> = async () => {};
+  if (!stop && cfg.policyClients > 0 && env.HOSTILE_POLICY_PROCESS === '0') {
+    const policyBody = JSON.stringify(largePolicyReview(1000, 4));
+    const senders = Array.from({ length: cfg.policyClients }, async () => {
+      while (!stop) await post('/validate', policyBody, policies);
+    });
+    stopPolicies = async () => void (await Promise.all(senders));
+  } else if (!stop && cfg.policyClients > 0) {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./hostile-policies.ts', import.meta.url)), String(port), String(cfg.policyClients)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await once(child.stdout!, 'data');
+    stopPolicies = async () => {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+      policies = JSON.parse(out.split('\n').filter(Boolean).at(-1)!) as Tally;
+    };
+  }
   const pending: Promise<void>[] = [];
   server.kill('SIGUSR2');
+  // The client's own event loop: a lag here is latency the server never caused.
+  const clientLag = monitorEventLoopDelay({ resolution: 1 });
+  clientLag.enable();
   const started = performance.now();
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       const due = Math.floor(((performance.now() - started) / 1000) * 500);
       while (services.sent < due) pending.push(post('/mutate', serviceBody, services));
-      if (performance.now() - started >= cfg.seconds * 1000) {
+      if (stop || performance.now() - started >= cfg.seconds * 1000) {
         clearInterval(timer);
         resolve();
       }
     }, 2);
   });
   stop = true;
-  await Promise.all([...pending, ...senders]);
+  await Promise.all([...pending, stopPolicies()]);
+  clientLag.disable();
 
-  agent.destroy();
+  close();
   stopping = true;
   server.kill('SIGTERM');
   await once(server, 'exit');
@@ -161,7 +155,11 @@ async function main(): Promise<void> {
     crashed,
     fuzz: { ...summary(fuzz), seconds: +fuzzSeconds.toFixed(1) },
     large: Object.fromEntries(Object.entries(large).map(([k, v]) => [k, summary(v)])),
-    underPolicyLoad: { services: summary(services), policies: summary(policies) },
+    underPolicyLoad: {
+      services: summary(services),
+      policies: summary(policies),
+      clientEventLoopLagMs: { p50: +(clientLag.percentile(50) / 1e6).toFixed(2), p99: +(clientLag.percentile(99) / 1e6).toFixed(2), max: +(clientLag.max / 1e6).toFixed(2) },
+    },
     server: JSON.parse(serverErr.trim().split('\n').at(-1) ?? '{}') as unknown,
   };
   console.log(JSON.stringify(out, null, 2));

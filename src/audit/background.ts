@@ -12,18 +12,19 @@ import { auditObject, snapshotObjects, type AuditResult } from './scan.ts';
  * holds the audit lease, scan the snapshot and write the reports — after every change (at
  * most one scan per `audit.debounceSeconds`) and every `audit.intervalSeconds` regardless.
  *
- * A scan never holds the event loop for long: it judges objects in slices of `sliceMs` (1 ms) and
- * yields to pending I/O (admission requests) between them, so a 10 000-object scan costs
- * requests a few milliseconds of queueing, not the whole scan (bench/audit-scan.ts measures
- * it). Scans and writes fail alone: admission does not wait for them or see their errors;
- * after failed writes the scan is repeated with backoff (5 s doubling to 5 min).
+ * `serve` runs this in the scan worker thread (scan-worker.ts), never on the admission event
+ * loop. There a scan still judges objects in slices of `sliceMs` (1 ms) with a timer tick
+ * between them, so the worker's own loop keeps serving its watch and the paced writes during a
+ * scan, and the scan takes about half a core rather than a whole one of the two that admission
+ * shares. Scans and writes fail alone: after failed writes the scan is repeated with backoff
+ * (5 s doubling to 5 min).
  */
 
 export interface BackgroundOptions {
   cluster: ClusterState;
   registry: RuleRegistry;
   config: Config;
-  metrics: AuditMetrics;
+  metrics: Pick<AuditMetrics, 'findings' | 'ran'>;
   isLeader: () => boolean;
   write: (reports: readonly OpenReport[]) => Promise<WriteOutcome>;
   logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
@@ -41,10 +42,8 @@ export interface BackgroundReports {
 }
 
 /**
- * A request needs several event-loop turns (TLS read, parse, answer); each may wait for one
- * slice, so the slice bounds what a scan adds to a request, several times over. Between slices
- * the scan sleeps a timer tick (about 1 ms) rather than only yielding, so requests find an idle
- * loop about half the time even while scans run back to back; a background scan has no hurry.
+ * Between slices the scan sleeps a timer tick (about 1 ms) rather than only yielding: a
+ * background scan has no hurry, and its thread's events (watch, writes) find an idle loop.
  */
 export const DEFAULT_SLICE_MS = 1;
 

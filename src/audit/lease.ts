@@ -1,5 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { describeAnswer, kubeRequest, type KubeAnswer } from './kube-client.ts';
+import { holdMs, leaseExpiresAt, parseMicroTime } from './lease-expiry.ts';
 
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, so only one replica scans and writes
@@ -7,10 +8,13 @@ import { describeAnswer, kubeRequest, type KubeAnswer } from './kube-client.ts';
  * tools/leaderelection); this follows the same protocol in small:
  * - every `retrySeconds` a replica reads the Lease; the holder renews `renewTime`, anyone
  *   else takes it (optimistic concurrency: a PUT with the read resourceVersion, so two
- *   candidates cannot both win) when it is free or its record has not changed for
- *   `durationSeconds` as seen on this replica's own clock (no clock-skew dependence);
- * - a holder that cannot renew for `durationSeconds` stops acting as leader before anyone
- *   else may take over;
+ *   candidates cannot both win) when it is free or has expired: `durationSeconds` after its
+ *   `renewTime`, read within bounds of when this replica saw the record (lease-expiry.ts), so a
+ *   killed holder's lease moves `durationSeconds` after its last renewal when clocks agree, and
+ *   a skewed clock moves it early by at most `retrySeconds`;
+ * - a follower's next attempt is at that expiry when it comes before the next poll;
+ * - a holder that cannot renew stops acting as leader `retrySeconds` before the duration is
+ *   over (a timer, not the next poll), so even an early takeover does not overlap its writes;
  * - `stop()` releases the lease (holder cleared) so the next replica takes over at once.
  * Admission never depends on any of this: errors only change who writes reports.
  */
@@ -51,12 +55,25 @@ export function startLeaseElector(options: LeaseOptions): LeaseElector {
   const abort = new AbortController();
   let leader = false;
   let lastRenewed = 0;
-  /** The last record seen (holder + renewTime + resourceVersion) and when this replica saw it change. */
+  const retryMs = options.retrySeconds * 1000;
+  const holdForMs = holdMs(durationMs, retryMs);
+  /** The last record seen (holder + renewTime + resourceVersion) and when this replica received it. */
   let observed = { key: '', at: 0 };
   let timer: NodeJS.Timeout | undefined;
+  /** Steps a holder down once it has not renewed for `holdForMs`; re-armed by every renewal. */
+  let holdTimer: NodeJS.Timeout | undefined;
   let stopped = false;
 
+  const renewed = (t: number) => {
+    lastRenewed = t;
+    clearTimeout(holdTimer);
+    holdTimer = setTimeout(() => {
+      if (leader && now() - lastRenewed >= holdForMs) setLeader(false, `could not renew for ${holdForMs / 1000} s`);
+    }, Math.max(0, lastRenewed + holdForMs - now()));
+  };
+
   const setLeader = (value: boolean, why: string) => {
+    if (!value) clearTimeout(holdTimer);
     if (leader === value) return;
     leader = value;
     logger.info({ lease: `${namespace}/${name}`, identity, why }, value ? 'audit lease acquired: this replica writes reports' : 'audit lease lost: this replica stops writing reports');
@@ -77,52 +94,57 @@ export function startLeaseElector(options: LeaseOptions): LeaseElector {
     };
   };
 
-  async function tryOnce(): Promise<void> {
+  /** One round: read, then renew, take over or wait. Resolves with the milliseconds until the next round. */
+  async function tryOnce(): Promise<number> {
     const t = now();
     const got = await request('GET', `/${encodeURIComponent(name)}`);
     if (got.status === 404) {
       const created = await request('POST', '', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: spec(undefined, t) });
       if (created.status >= 200 && created.status < 300) {
-        lastRenewed = t;
+        renewed(t);
         setLeader(true, 'created the lease');
       } else if (created.status !== 409) throw new Error(`creating lease ${namespace}/${name}: ${describeAnswer(created)}`);
-      return;
+      return retryMs;
     }
     if (got.status < 200 || got.status > 299) throw new Error(`reading lease ${namespace}/${name}: ${describeAnswer(got)}`);
+    const arrived = now();
     const lease = got.body as LeaseObject;
     const key = `${lease.spec?.holderIdentity ?? ''}|${lease.spec?.renewTime ?? ''}|${lease.metadata?.resourceVersion ?? ''}`;
-    if (key !== observed.key) observed = { key, at: t };
+    if (key !== observed.key) observed = { key, at: arrived };
     const holder = lease.spec?.holderIdentity ?? '';
-    // Replicas share one config: the configured duration decides, to the millisecond.
-    const heldFor = durationMs;
     const mine = holder === identity;
-    if (!mine && holder !== '' && t - observed.at < heldFor) {
+    // Replicas share one config: the configured duration decides, not the record's (whole seconds).
+    const expiresAt = leaseExpiresAt({ renewTime: parseMicroTime(lease.spec?.renewTime), observedAt: observed.at, durationMs, retryMs });
+    if (!mine && holder !== '' && arrived < expiresAt) {
       setLeader(false, `held by ${holder}`);
-      return;
+      return Math.min(retryMs, expiresAt - arrived);
     }
-    const staleS = Math.round((t - observed.at) / 1000);
+    const staleS = Math.round((arrived - (parseMicroTime(lease.spec?.renewTime) ?? observed.at)) / 1000);
     const updated = await request('PUT', `/${encodeURIComponent(name)}`, { ...lease, apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', spec: spec(lease.spec, t) });
     if (updated.status >= 200 && updated.status < 300) {
-      lastRenewed = t;
+      renewed(t);
       const body = updated.body as LeaseObject;
-      observed = { key: `${identity}|${body.spec?.renewTime ?? ''}|${body.metadata?.resourceVersion ?? ''}`, at: t };
+      observed = { key: `${identity}|${body.spec?.renewTime ?? ''}|${body.metadata?.resourceVersion ?? ''}`, at: now() };
       setLeader(true, mine ? 'renewed' : holder === '' ? 'the lease was free' : `took over from ${holder} (not renewed for ${staleS} s)`);
     } else if (updated.status === 409) {
       // Someone else wrote first; the next round reads their record.
       if (!mine) setLeader(false, 'another replica took the lease first');
     } else throw new Error(`updating lease ${namespace}/${name}: ${describeAnswer(updated)}`);
+    return retryMs;
   }
 
   async function loop(): Promise<void> {
     if (stopped) return;
+    let waitMs = retryMs;
     try {
-      await tryOnce();
+      waitMs = await tryOnce();
     } catch (err) {
       if (!stopped) logger.warn({ err: (err as Error).message, lease: `${namespace}/${name}` }, 'audit lease: request failed; retrying');
     }
-    // A leader that could not renew in time must assume someone else has taken over.
-    if (leader && now() - lastRenewed >= durationMs) setLeader(false, `could not renew for ${options.durationSeconds} s`);
-    if (!stopped) timer = setTimeout(() => void loop(), options.retrySeconds * 1000);
+    // A leader that could not renew in time must assume someone else may take over (the hold
+    // timer does this on time; this catches a round that returned after it).
+    if (leader && now() - lastRenewed >= holdForMs) setLeader(false, `could not renew for ${holdForMs / 1000} s`);
+    if (!stopped) timer = setTimeout(() => void loop(), Math.max(0, waitMs));
   }
 
   void loop();
@@ -131,6 +153,7 @@ export function startLeaseElector(options: LeaseOptions): LeaseElector {
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      clearTimeout(holdTimer);
       const wasLeader = leader;
       setLeader(false, 'shutting down');
       abort.abort();

@@ -1,4 +1,4 @@
-import { Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 
 /**
  * The background scan's metrics, in a registry of their own: the server's /metrics joins it
@@ -10,6 +10,8 @@ export interface AuditMetrics {
   findings(counts: ReadonlyMap<string, number>): void;
   ran(startedAt: number, durationSeconds: number): void;
   leader(isLeader: boolean): void;
+  /** The scan process died and is restarted (scan-thread.ts). */
+  workerRestart(): void;
 }
 
 /** Key of the `counts` map passed to `findings`: `rule\u0000result`. */
@@ -27,6 +29,7 @@ export function createAuditMetrics(): AuditMetrics {
   const duration = new Gauge({ name: 'clusterip_guard_audit_run_duration_seconds', help: 'How long the last background scan took, report writes included.', registers: [registry] });
   const leader = new Gauge({ name: 'clusterip_guard_audit_leader', help: '1 while this replica holds the audit lease (scans and writes reports), else 0.', registers: [registry] });
   leader.set(0);
+  const restarts = new Counter({ name: 'clusterip_guard_audit_worker_restarts_total', help: 'Times the background scan process died and was restarted.', registers: [registry] });
   return {
     registry,
     findings(counts) {
@@ -41,5 +44,6 @@ export function createAuditMetrics(): AuditMetrics {
       duration.set(durationSeconds);
     },
     leader: (isLeader) => leader.set(isLeader ? 1 : 0),
+    workerRestart: () => restarts.inc(),
   };
 }

@@ -47,8 +47,6 @@ export interface ReportWriterOptions {
   bucket: TokenBucket;
   logger: { warn(obj: object, msg?: string): void };
   signal: AbortSignal;
-  /** Checked before every write: false (the lease was lost) stops the round. */
-  proceed?: () => boolean;
 }
 
 async function listManaged(kubeConfig: KubeConfig, signal: AbortSignal): Promise<Stored[]> {
@@ -73,8 +71,8 @@ export async function writeReports(desired: readonly OpenReport[], options: Repo
   const outcome: WriteOutcome = { created: 0, updated: 0, deleted: 0, unchanged: 0, failed: 0 };
   const existing = new Map((await listManaged(kubeConfig, signal)).map((s) => [keyOf(s.kind, s.metadata.namespace, s.metadata.name), s]));
   const send = async (method: 'POST' | 'PUT' | 'DELETE', path: string, body: unknown): Promise<KubeAnswer | null> => {
-    if (!(await bucket.take())) return null; // closed: shutting down
-    if (options.proceed !== undefined && !options.proceed()) return null; // no longer the writer
+    // Closed: shutting down. A lost lease needs no check here: it terminates the scan worker.
+    if (!(await bucket.take())) return null;
     return kubeRequest(kubeConfig, method, path, body, signal);
   };
   const failed = (what: string, answer: KubeAnswer | null) => {

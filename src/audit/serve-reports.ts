@@ -2,14 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { ClusterState } from '../cluster/types.ts';
 import type { Config } from '../config/types.ts';
-import type { RuleRegistry } from '../rules/registry.ts';
-import { startBackgroundReports } from './background.ts';
 import { startLeaseElector } from './lease.ts';
 import { createAuditMetrics, type AuditMetrics } from './metrics.ts';
-import { writeReports } from './report-writer.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { createScanThread } from './scan-thread.ts';
 
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -21,6 +17,8 @@ export interface ServeReports {
 interface Logger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child?(bindings: Record<string, unknown>): Logger;
 }
 
 /** The release namespace: the config's, else the pod's own (service account), else `default`. */
@@ -35,10 +33,11 @@ function leaseNamespace(config: Config): string {
 
 /**
  * Starts background reports for `serve` when `audit.reports` is on and a cluster is known:
- * the lease elector, the paced writer and the scan scheduler. Returns null otherwise (the
+ * the lease elector on the main thread, and while it holds the lease the scan worker thread
+ * (its own watch, the scan, the paced writes; scan-thread.ts). Returns null otherwise (the
  * reason logged). Nothing here can fail admission: every error is logged and retried.
  */
-export function startServeReports(opts: { kubeconfig: string | undefined; noCluster: boolean; config: Config; cluster: ClusterState; registry: RuleRegistry; logger: Logger }): ServeReports | null {
+export function startServeReports(opts: { kubeconfig: string | undefined; noCluster: boolean; config: Config; logger: Logger }): ServeReports | null {
   const { config, logger } = opts;
   if (!config.audit.reports) return null;
   if (opts.noCluster) {
@@ -60,8 +59,7 @@ export function startServeReports(opts: { kubeconfig: string | undefined; noClus
   const metrics = createAuditMetrics();
   const namespace = leaseNamespace(config);
   const identity = `${hostname()}-${randomUUID().slice(0, 8)}`;
-  const abort = new AbortController();
-  const bucket = new TokenBucket(config.audit.writesPerSecond, config.audit.writeBurst);
+  const scanner = createScanThread({ data: { config, kubeconfig: opts.kubeconfig ?? null }, metrics, logger: logger.child?.({ component: 'audit-scan' }) ?? logger });
   const elector = startLeaseElector({
     kubeConfig,
     namespace,
@@ -69,25 +67,18 @@ export function startServeReports(opts: { kubeconfig: string | undefined; noClus
     identity,
     durationSeconds: config.audit.lease.durationSeconds,
     retrySeconds: config.audit.lease.retrySeconds,
-    onChange: (leader) => metrics.leader(leader),
-    logger,
-  });
-  const background = startBackgroundReports({
-    cluster: opts.cluster,
-    registry: opts.registry,
-    config,
-    metrics,
-    isLeader: () => elector.isLeader(),
-    write: (reports) => writeReports(reports, { kubeConfig, bucket, logger, signal: abort.signal, proceed: () => elector.isLeader() }),
+    onChange: (leader) => {
+      metrics.leader(leader);
+      if (leader) scanner.start();
+      else void scanner.stop();
+    },
     logger,
   });
   logger.info({ lease: `${namespace}/${config.audit.lease.name}`, identity }, 'audit reports on: the lease holder scans and writes OpenReports');
   return {
     metrics,
     async close() {
-      bucket.close();
-      abort.abort();
-      await background.close();
+      await scanner.stop();
       await elector.stop();
     },
   };

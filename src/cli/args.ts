@@ -4,7 +4,7 @@ import { GuardError } from '../errors.ts';
 export const USAGE = `Usage:
   clusterip-guard serve [--config FILE] [--tls-cert FILE --tls-key FILE] [--port 8443]
                         [--host ADDR] [--probe-port 9090] [--kubeconfig FILE | --no-cluster]
-                        [--drain-delay 0s] [--shutdown-timeout 20s] [--analysis-budget 800ms]
+                        [--drain-delay 0s] [--shutdown-timeout 20s] [--analysis-budget 500ms]
       Serve the admission webhook (POST /mutate, /validate over HTTPS; /healthz, /readyz,
       /metrics over plain HTTP on the probe port). Without --tls-cert/--tls-key a development
       certificate for localhost and 127.0.0.1 is made on the spot (needs openssl).

@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { createAdmit } from '../admission/decide.ts';
@@ -11,7 +12,7 @@ import { defaultRegistry } from '../rules/index.ts';
 import { startServeReports } from '../audit/serve-reports.ts';
 import { createAnalysisPool, DEFAULT_ANALYSIS_BUDGET_MS } from '../server/analysis-pool.ts';
 import { buildWebhookApp } from '../server/app.ts';
-import { isolatedAdmit } from '../server/isolated-admit.ts';
+import { isolatedAdmit, isolatedAdmitRaw } from '../server/isolated-admit.ts';
 import { createAuditLog } from '../server/audit-log.ts';
 import { createMetrics } from '../server/metrics.ts';
 import { buildProbeApp } from '../server/probes.ts';
@@ -92,12 +93,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     onOutcome: metrics.analysisOutcome,
   });
   await pool.ready();
+  const decisions = { admit: createAdmit({ registry, config, cluster }), cheap: createAdmit({ registry, config, cluster: staticClusterState() }), pool };
   const app = buildWebhookApp({
-    admit: isolatedAdmit({
-      admit: createAdmit({ registry, config, cluster }),
-      cheap: createAdmit({ registry, config, cluster: staticClusterState() }),
-      pool,
-    }),
+    admit: isolatedAdmit(decisions),
+    admitRaw: isolatedAdmitRaw(decisions),
     auditLog: audit.write,
     metrics,
     logger: log,
@@ -114,7 +113,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw err;
   }
   // Background OpenReports (audit.reports), once serving; its metrics join /metrics.
-  const reports = startServeReports({ kubeconfig: values.kubeconfig, noCluster: values['no-cluster'] === true, config, cluster, registry: defaultRegistry(), logger: log });
+  const reports = startServeReports({ kubeconfig: values.kubeconfig, noCluster: values['no-cluster'] === true, config, logger: log });
   if (reports) metrics.addRegistry(reports.metrics.registry);
   const tls = watchTlsFiles({
     files,
@@ -127,7 +126,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     },
     onReject: () => metrics.tlsReload(false),
   });
-  log.info({ webhook: `https://${values.host}:${port}`, probes: `http://${values.host}:${probePort}`, certExpires: pair.validTo }, 'clusterip-guard serving');
+  // The bound ports (a port of 0 picks a free one).
+  const bound = (server: { address(): unknown }) => (server.address() as AddressInfo).port;
+  log.info({ webhook: `https://${values.host}:${bound(app.server)}`, probes: `http://${values.host}:${bound(probe.app.server)}`, certExpires: pair.validTo }, 'clusterip-guard serving');
   const shutdown = installShutdown({
     apps: [app],
     probe,

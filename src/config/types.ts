@@ -31,6 +31,7 @@ export interface Config {
     intervalSeconds: number;
     writesPerSecond: number;
     writeBurst: number;
+    workerHeapMegabytes: number;
     lease: { name: string; namespace: string | null; durationSeconds: number; retrySeconds: number };
   };
   calicoApiServer: { usernames: string[] };

@@ -1,36 +1,61 @@
 /**
  * The policy-analysis worker thread (analysis-pool.ts starts it): the same decision as the
- * main thread (`createAdmit`, default rules), over the cluster snapshot the pool posts
- * whenever it changes. Messages in: `{ type: 'config', config }` once, `{ type: 'snapshot',
- * snapshot }`, `{ type: 'review', id, stage, request }`; out: `{ ready: true }` once loaded,
- * then `{ id, decision }` or `{ id, error }`.
+ * main thread (`createAdmit`, default rules), over its copy of the cluster snapshot, which the
+ * pool keeps in step (snapshot-sync.ts).
+ *
+ * Messages in: `{ type: 'config', config }` once, snapshot parts and commits, and
+ * `{ type: 'review', id, stage, request }` (parsed on the main thread) or
+ * `{ type: 'raw', id, stage, bytes }` (a large body: parsed and checked here, as the main thread
+ * would). Out: `{ ready: true }` once loaded; per review `{ id, uid, decision }`, or
+ * `{ id, refused }` (the 400's message), or `{ id, error }`. Before analysing a raw policy
+ * review it posts `{ id, uid, fallback }`: the policy's own checks, which the pool answers
+ * with if the budget runs out first.
  */
 import { parentPort } from 'node:worker_threads';
-import { createAdmit } from '../admission/decide.ts';
+import { createAdmit, type Decide } from '../admission/decide.ts';
 import type { AdmissionRequest } from '../admission/types.ts';
-import { EMPTY_SNAPSHOT, type ClusterSnapshot } from '../cluster/types.ts';
+import { EMPTY_SNAPSHOT } from '../cluster/types.ts';
 import type { Config } from '../config/types.ts';
 import { defaultRegistry } from '../rules/index.ts';
 import type { Stage } from '../rules/types.ts';
+import { fallback, isAnalysed } from './isolated-admit.ts';
+import { checkReviewBytes } from './review-check.ts';
+import { isSnapshotMessage, snapshotReplica, type SnapshotMessage } from './snapshot-sync.ts';
 
 type Message =
   | { type: 'config'; config: Config }
-  | { type: 'snapshot'; snapshot: ClusterSnapshot }
-  | { type: 'review'; id: number; stage: Stage; request: AdmissionRequest };
+  | SnapshotMessage
+  | { type: 'review'; id: number; stage: Stage; request: AdmissionRequest }
+  | { type: 'raw'; id: number; stage: Stage; bytes: Uint8Array };
 
-let snapshot: ClusterSnapshot = EMPTY_SNAPSHOT;
-let admit: ReturnType<typeof createAdmit> | null = null;
+const port = parentPort!;
+const replica = snapshotReplica();
+let admit: Decide | null = null;
+let cheap: Decide | null = null;
 
-parentPort!.on('message', (msg: Message) => {
-  if (msg.type === 'config') {
-    admit = createAdmit({ registry: defaultRegistry(), config: msg.config, cluster: { snapshot: () => snapshot } });
-    parentPort!.postMessage({ ready: true });
-  }  else if (msg.type === 'snapshot') snapshot = msg.snapshot;
-  else {
+port.on('message', (msg: Message) => {
+  if (isSnapshotMessage(msg)) replica.apply(msg);
+  else if (msg.type === 'config') {
+    const registry = defaultRegistry();
+    admit = createAdmit({ registry, config: msg.config, cluster: replica });
+    cheap = createAdmit({ registry, config: msg.config, cluster: { snapshot: () => EMPTY_SNAPSHOT } });
+    port.postMessage({ ready: true });
+  } else {
     try {
-      parentPort!.postMessage({ id: msg.id, decision: admit!(msg.stage, msg.request) });
+      let request: AdmissionRequest;
+      if (msg.type === 'review') request = msg.request;
+      else {
+        const checked = checkReviewBytes(msg.bytes);
+        if ('refused' in checked) {
+          port.postMessage({ id: msg.id, refused: checked.refused });
+          return;
+        }
+        request = checked.review.request;
+        if (isAnalysed(request)) port.postMessage({ id: msg.id, uid: request.uid, fallback: fallback(cheap!, msg.stage, request) });
+      }
+      port.postMessage({ id: msg.id, uid: request.uid, decision: admit!(msg.stage, request) });
     } catch (err) {
-      parentPort!.postMessage({ id: msg.id, error: (err as Error).stack ?? String(err) });
+      port.postMessage({ id: msg.id, error: (err as Error).stack ?? String(err) });
     }
   }
 });

@@ -4,7 +4,8 @@
  *
  * The hot path is: parse JSON → check the envelope (compiled ajv schema) → `admit()` →
  * guard the answer against what the API server rejects → serialize and send → audit line.
- * Nothing else is logged per request.
+ * Nothing else is logged per request. With `admitRaw`, a body over `RAW_BODY_BYTES` skips the
+ * first three steps here: the analysis worker parses, checks and decides it.
  *
  * @example
  *   const app = buildWebhookApp({ admit, auditLog: (rec) => audit.info(rec), metrics, https: { key, cert } });
@@ -28,7 +29,8 @@ import type { AuditRecord } from '../admission/audit-record.ts';
 import type { Decision } from '../admission/decide.ts';
 import type { Stage } from '../rules/types.ts';
 import { WebhookError, badReview, errorBody, webhookError } from './errors.ts';
-import { parseJsonBody } from './json-body.ts';
+import { jsonBodyParser, RAW_BODY_BYTES, RawBody } from './json-body.ts';
+import type { RawDecision } from './isolated-admit.ts';
 import { trackConnections } from './connections.ts';
 import type { ErrorBody } from './errors.ts';
 import type { Metrics, WebhookMetrics, WebhookPath } from './metrics.ts';
@@ -51,6 +53,11 @@ export type TimedAuditRecord = AuditRecord & { time: string; durationMs: number 
 
 export interface WebhookAppOptions {
   admit: Admit;
+  /**
+   * Decides a body over `RAW_BODY_BYTES` without the main thread parsing it (the analysis
+   * worker: isolated-admit.ts). Absent: every body is parsed and goes to `admit`.
+   */
+  admitRaw?: (stage: Stage, bytes: Buffer) => Promise<RawDecision>;
   /** Called once per decision; a throw is logged and does not change the answer. */
   auditLog: (record: TimedAuditRecord) => void;
   metrics: Metrics;
@@ -136,7 +143,7 @@ export function buildWebhookApp(opts: WebhookAppOptions): FastifyInstance {
 
   app.decorateRequest('startedAt', 0);
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, parseJsonBody);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, jsonBodyParser(opts.admitRaw ? RAW_BODY_BYTES : Infinity));
   app.setErrorHandler(makeErrorHandler(bodyLimit));
   app.setNotFoundHandler(function handleNotFound(request, reply) {
     const err = webhookError('CIG_ERR_NOT_FOUND', { method: request.method, url: request.url });
@@ -154,7 +161,7 @@ export function buildWebhookApp(opts: WebhookAppOptions): FastifyInstance {
         response: { 200: reviewResponseSchema, '4xx': errorResponseSchema, '5xx': errorResponseSchema },
       },
       onRequest: makeInstrumentHook(series),
-      handler: makeReviewHandler(stage, path, series, opts),
+      ...makeReviewHandlers(stage, path, series, opts),
     });
   }
   return app;
@@ -185,14 +192,19 @@ function onResponseClose(this: InstrumentedResponse): void {
   else this[kSeries].abandoned();
 }
 
-function makeReviewHandler(stage: Stage, path: WebhookPath, series: WebhookMetrics, opts: WebhookAppOptions) {
-  const { admit, auditLog, metrics } = opts;
+/**
+ * The route's handler, and a preValidation hook that answers a `RawBody` itself: its envelope
+ * is checked where it is parsed (review-check.ts), so the schema validation that would refuse
+ * the unparsed body is skipped by answering before it.
+ */
+function makeReviewHandlers(stage: Stage, path: WebhookPath, series: WebhookMetrics, opts: WebhookAppOptions) {
+  const { admit, admitRaw, auditLog, metrics } = opts;
   const failed = (request: FastifyRequest, reply: FastifyReply, uid: string, err: unknown): FastifyReply => {
     request.log.error({ err, uid, webhook: path }, 'admission decision threw');
     return reply.code(500).send(errorBody(webhookError('CIG_ERR_INTERNAL', { uid })));
   };
-  const answer = (request: FastifyRequest, reply: FastifyReply, req: AdmissionRequest, decision: Decision): FastifyReply => {
-    const response = checkResponse(stage, req.uid, decision.response, request);
+  const answer = (request: FastifyRequest, reply: FastifyReply, uid: string, decision: Decision): FastifyReply => {
+    const response = checkResponse(stage, uid, decision.response, request);
     const { audit } = decision;
     series.decided(audit.decision);
     for (const finding of audit.findings) metrics.finding(finding.rule, finding.action);
@@ -202,11 +214,22 @@ function makeReviewHandler(stage: Stage, path: WebhookPath, series: WebhookMetri
     try {
       auditLog({ time: new Date().toISOString(), ...audit, durationMs });
     } catch (err) {
-      request.log.error({ err, uid: req.uid, webhook: path }, 'audit log write failed');
+      request.log.error({ err, uid, webhook: path }, 'audit log write failed');
     }
     return reply;
   };
-  return function handleReview(request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
+  // Without admitRaw there are no raw bodies, and no hook on the request path.
+  const preValidation = admitRaw && function answerRawBody(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    if (!(request.body instanceof RawBody)) {
+      done();
+      return;
+    }
+    admitRaw(stage, request.body.bytes).then(
+      (raw) => ('refused' in raw ? reply.code(400).send(errorBody(badReview(raw.refused))) : answer(request, reply, raw.uid, raw.decision)),
+      (err: unknown) => failed(request, reply, 'unknown', err),
+    );
+  };
+  const handler = function handleReview(request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
     const req = (request.body as AdmissionReview).request;
     let decision: Decision | Promise<Decision>;
     try {
@@ -216,12 +239,13 @@ function makeReviewHandler(stage: Stage, path: WebhookPath, series: WebhookMetri
     }
     if (decision instanceof Promise) {
       return decision.then(
-        (d) => answer(request, reply, req, d),
+        (d) => answer(request, reply, req.uid, d),
         (err: unknown) => failed(request, reply, req.uid, err),
       );
     }
-    return answer(request, reply, req, decision);
+    return answer(request, reply, req.uid, decision);
   };
+  return preValidation ? { preValidation, handler } : { handler };
 }
 
 /**

@@ -58,3 +58,30 @@ t.test('an unreachable API server: never leader, no throw', async (t) => {
   t.equal(e.isLeader(), false);
   await e.stop();
 });
+
+t.test('a holder cut off: the lease moves one duration after its last renewal, and it stopped writing before', async (t) => {
+  for (const skewMs of [0, 3000, -3000]) {
+    const store = new ObjectStore();
+    const kubeConfig = await store.start();
+    const events: { who: string; leader: boolean; at: number }[] = [];
+    const start = (identity: string, now: () => number): LeaseElector =>
+      startLeaseElector({ kubeConfig, namespace: 'guard', name: 'audit', identity, durationSeconds: 1, retrySeconds: 0.2, now, onChange: (leader) => events.push({ who: identity, leader, at: Date.now() }), logger: quiet });
+    const a = start('a', Date.now);
+    await waitFor('a leads', () => a.isLeader());
+    const b = start('b', () => Date.now() + skewMs);
+    await new Promise((r) => setTimeout(r, 500));
+    // Every write of a from now on fails, as if its process were gone.
+    store.refuse = (method, body) => method === 'PUT' && body.includes('"holderIdentity":"a"');
+    const lastRenewal = Date.parse((store.list('leases')[0]!['spec'] as { renewTime: string }).renewTime);
+    await waitFor('b takes over', () => b.isLeader(), 4000);
+    const tookMs = events.find((e) => e.who === 'b' && e.leader)!.at - lastRenewal;
+    const aDown = events.find((e) => e.who === 'a' && !e.leader)!.at;
+    t.comment(`skew ${skewMs} ms: b took over ${tookMs} ms after a's last renewal; a stopped writing ${aDown - lastRenewal} ms after it`);
+    t.ok(aDown <= events.find((e) => e.who === 'b' && e.leader)!.at, `skew ${skewMs} ms: a stepped down before b took over`);
+    if (skewMs === 0) t.ok(tookMs >= 1000 && tookMs <= 1000 + 150, `clocks agree: one duration (1000 ms) after the last renewal, plus the takeover's requests (${tookMs} ms)`);
+    else t.ok(tookMs >= 1000 - 200 && tookMs <= 1000 + 200 + 150, `skew ${skewMs} ms: within one retry (200 ms) of the duration (${tookMs} ms)`);
+    await a.stop();
+    await b.stop();
+    await store.close();
+  }
+});

@@ -16,6 +16,8 @@ export class ObjectStore {
   readonly objects = new Map<string, Obj>();
   readonly requests: { method: string; path: string }[] = [];
   failures: { method: string; status: number; count: number } | null = null;
+  /** Answers 500 to every request it returns true for (e.g. one replica's lease PUTs: a replica cut off). */
+  refuse: ((method: string, body: string) => boolean) | null = null;
   #rv = 1;
   readonly #server = createServer((req, res) => void this.#handle(req, res));
 
@@ -61,6 +63,7 @@ export class ObjectStore {
       f.count--;
       return send(f.status, { kind: 'Status', reason: 'InternalError', message: 'injected failure' });
     }
+    if (this.refuse?.(req.method ?? '', text)) return send(500, { kind: 'Status', reason: 'InternalError', message: 'refused' });
     const m = PATH.exec(url.pathname);
     if (m === null) return send(404, { reason: 'NotFound' });
     const [, , , namespace, plural, name] = m;

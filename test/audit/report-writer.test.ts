@@ -61,12 +61,3 @@ t.test('a failed write is counted and logged, the rest go on; writes are paced',
   t.equal(warned.length, 1);
   t.ok(elapsed >= 90, `the second write waited for a token (${Math.round(elapsed)} ms at 10/s, burst 1)`);
 });
-
-t.test('proceed false (lease lost) stops writing', async (t) => {
-  const store = new ObjectStore();
-  const kubeConfig = await store.start();
-  t.teardown(() => store.close());
-  const outcome = await writeReports(reportsOf([bare], [allocated]), { kubeConfig, bucket: new TokenBucket(1000, 1000), logger, signal: new AbortController().signal, proceed: () => false });
-  t.match(outcome, { created: 0, failed: 0 });
-  t.equal(store.objects.size, 0);
-});

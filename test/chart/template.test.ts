@@ -338,6 +338,10 @@ for (const scenario of SCENARIOS) {
         t.ok(c.resources.requests.cpu && c.resources.requests.memory, 'requests set');
         t.ok(c.resources.limits.memory, 'memory limit set');
         t.equal(c.resources.limits.cpu, undefined, 'no CPU limit: throttling would be admission latency');
+        const heap = /^--max-old-space-size=(\d+)$/.exec(c.env?.find((e: Any) => e.name === 'NODE_OPTIONS')?.value ?? '');
+        t.ok(heap, 'the heap flag is set through NODE_OPTIONS');
+        const mi = (q: string) => Number(/^(\d+)(Mi|Gi)$/.exec(q)![1]) * (q.endsWith('Gi') ? 1024 : 1);
+        t.ok(mi(c.resources.limits.memory) >= 2 * Number(heap?.[1]) + 150, 'the memory limit holds both heaps (main thread and worker) and what lies outside them');
       });
 
       t.test('spreading', async (t) => {

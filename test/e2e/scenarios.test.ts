@@ -89,6 +89,23 @@ t.test('the guide policies (fixed) on both API groups: stored as patched, warnin
   }
 });
 
+t.test('a policy over 64 KiB, parsed and judged in the analysis worker, is patched and warned as a small one', async (t) => {
+  const big = YAML.parse(await fixture('guide', 'allow-cluster-ips')) as { metadata: { name: string }; spec: Record<string, unknown> };
+  big.metadata.name = 'allow-cluster-ips-large';
+  delete big.spec['preDNAT'];
+  delete big.spec['applyOnForward'];
+  delete big.spec['types'];
+  big.spec['ingress'] = Array.from({ length: 800 }, (_, i) => ({ action: 'Allow', protocol: 'TCP', destination: { nets: [`10.96.${i >> 8}.${i & 255}/32`], ports: [443] } }));
+  t.ok(JSON.stringify(big).length > 64 * 1024, 'the review body is over RAW_BODY_BYTES');
+  const res = await cp.kubectl(['create', '-f', '-'], inGroup(YAML.stringify(big), 'crd.projectcalico.org/v1'));
+  t.equal(res.code, 0, res.stderr);
+  t.match(res.stderr, /Warning: \[gnp-cluster-ip-needs-prednat\] patched spec\.preDNAT/);
+  const stored = await cp.kubectl(['get', 'globalnetworkpolicies.crd.projectcalico.org', 'allow-cluster-ips-large', '-o', 'json']);
+  const spec = (JSON.parse(stored.stdout) as { spec: Record<string, unknown> }).spec;
+  t.same({ preDNAT: spec['preDNAT'], rules: (spec['ingress'] as unknown[]).length }, { preDNAT: true, rules: 800 }, 'stored as patched, every rule kept');
+  t.equal((await cp.kubectl(['delete', 'globalnetworkpolicies.crd.projectcalico.org', 'allow-cluster-ips-large'])).code, 0);
+});
+
 t.test('cluster-state rules see the stored policies, HostEndpoints, IPPool and BGPConfiguration', async (t) => {
   const denyAll = YAML.stringify({
     apiVersion: 'projectcalico.org/v3',

@@ -10,7 +10,9 @@ import { createAnalysisPool } from '../../src/server/analysis-pool.ts';
 import type { AnalysisPoolOptions } from '../../src/server/analysis-pool.ts';
 import { buildWebhookApp } from '../../src/server/app.ts';
 import type { TimedAuditRecord } from '../../src/server/app.ts';
-import { isolatedAdmit } from '../../src/server/isolated-admit.ts';
+import { isolatedAdmit, isolatedAdmitRaw } from '../../src/server/isolated-admit.ts';
+import { RAW_BODY_BYTES } from '../../src/server/json-body.ts';
+import type { Decide } from '../../src/admission/decide.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { syntheticCluster } from '../../bench/admit.ts';
 import { largePolicyReview } from '../../bench/reviews.ts';
@@ -72,7 +74,7 @@ t.test('through the server: a skipped analysis answers with the cheap rules, a w
   t.equal(res.statusCode, 200);
   t.match(res.json().response.warnings[0], /^\[clusterip-guard\] the cross-object analysis of this policy was skipped \(it would take longer than the per-review budget\)/);
   t.equal(audits[0]!.analysisSkipped, 'budget');
-  t.match(res.json().response.warnings[0], /; no checks ran: the policy has \d+ rules, nets and ports, over the 20000 the main thread checks$/, 'too large to check on the main thread');
+  t.match(res.json().response.warnings[0], /; no checks ran: the policy has \d+ rules, nets and ports, over the 20000 checked without the analysis$/, 'too large to check on the main thread');
   t.match(audits[0], { operation: 'UPDATE', findings: [] });
 });
 
@@ -116,4 +118,90 @@ t.test('policySize counts rules, nets and ports, whatever the JSON', async (t) =
   const { policySize } = await import('../../src/server/isolated-admit.ts');
   t.equal(policySize(largePolicyReview(10, 3).request.object), 10 + 10 * (1 + 3 + 2));
   for (const odd of [null, 1, { spec: null }, { spec: { ingress: [null, 1, { source: 'x' }] } }]) t.type(policySize(odd), 'number');
+});
+
+/** The same app as serve builds, large bodies going unparsed to the worker; `cheapCalls` counts main-thread fallbacks. */
+function rawApp(p: Awaited<ReturnType<typeof pool>>, audits: TimedAuditRecord[] = []) {
+  const counter = { cheapCalls: 0 };
+  const counting: Decide = (stage, request) => {
+    counter.cheapCalls++;
+    return cheap(stage, request);
+  };
+  const opts = { admit: full, cheap: counting, pool: p };
+  const app = buildWebhookApp({ admit: isolatedAdmit(opts), admitRaw: isolatedAdmitRaw(opts), auditLog: (r) => audits.push(r), metrics: createMetrics(), logger: false });
+  t.teardown(() => app.close());
+  return { app, counter };
+}
+const post = (app: ReturnType<typeof buildWebhookApp>, payload: string) => app.inject({ method: 'POST', url: '/validate', headers: { 'content-type': 'application/json' }, payload });
+const withoutTime = ({ time: _t, durationMs: _d, ...rest }: TimedAuditRecord) => rest;
+/** A Service review carrying a large annotation, over RAW_BODY_BYTES. */
+const largeService = () =>
+  review((r) => {
+    r.request.object.metadata.annotations = { note: 'x'.repeat(RAW_BODY_BYTES) };
+  });
+
+t.test('a body over RAW_BODY_BYTES is decided in the worker exactly as on the main thread, 400s included', async (t) => {
+  const p = await pool({ budgetMs: 30_000 });
+  const rawAudits: TimedAuditRecord[] = [];
+  const { app, counter } = rawApp(p, rawAudits);
+  const mainAudits: TimedAuditRecord[] = [];
+  const main = buildWebhookApp({ admit: full, auditLog: (r) => mainAudits.push(r), metrics: createMetrics(), logger: false });
+  t.teardown(() => main.close());
+  const pad = 'x'.repeat(RAW_BODY_BYTES);
+  const envelope = (request: unknown) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request });
+  const cases: Array<[string, string]> = [
+    ['a 1,000-rule policy', envelope(policyReview(1000))],
+    ['a Service with a large annotation', JSON.stringify(largeService())],
+    ['nested too deep', JSON.stringify({ pad, deep: '@' }).replace('"@"', '['.repeat(200) + ']'.repeat(200))],
+    ['a __proto__ key', JSON.stringify({ pad }).replace('{', '{"\\u005f_proto__":1,')],
+    ['not JSON', `{"pad":"${pad}"`],
+    ['no uid', JSON.stringify(review((r) => { delete r.request.uid; r.request.pad = pad; }))],
+  ];
+  for (const [name, body] of cases) {
+    t.ok(Buffer.byteLength(body) > RAW_BODY_BYTES, `${name}: over the threshold`);
+    const [raw, parsed] = [await post(app, body), await post(main, body)];
+    t.equal(raw.statusCode, parsed.statusCode, `${name}: same status (${parsed.statusCode})`);
+    t.same(raw.json(), parsed.json(), `${name}: same answer`);
+  }
+  t.same(rawAudits.map(withoutTime), mainAudits.map(withoutTime), 'same audit records');
+  t.ok(rawAudits.length === 2 && mainAudits.length === 2, 'one per decision, none for a 400');
+  t.equal(counter.cheapCalls, 0, 'no fallback ran on the main thread');
+});
+
+t.test('a large policy over budget is answered with the worker\'s own-checks answer: nothing parsed or checked on the main thread', async (t) => {
+  const audits: TimedAuditRecord[] = [];
+  const { app, counter } = rawApp(await pool({ budgetMs: 400 }), audits);
+  const res = await post(app, JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: policyReview(1024, 64) }));
+  t.equal(res.statusCode, 200);
+  t.match(res.json().response.warnings[0], /^\[clusterip-guard\] the cross-object analysis of this policy was skipped \(it would take longer than the per-review budget\); no checks ran/);
+  t.match(audits[0], { analysisSkipped: 'budget', operation: 'UPDATE', uid: 'large-1024x64' });
+  t.equal(res.json().response.uid, 'large-1024x64');
+  t.equal(counter.cheapCalls, 0, 'the main thread ran no rule');
+});
+
+t.test('a large body that never reached the worker is judged on the main thread after all', async (t) => {
+  const audits: TimedAuditRecord[] = [];
+  const { app, counter } = rawApp(await pool({ queueLimit: 0 }), audits);
+  const policy = await post(app, JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: policyReview(1000) }));
+  t.match(policy.json().response.warnings[0], /\(too many policy reviews are waiting\); only the checks of the policy itself ran$/);
+  t.equal(counter.cheapCalls, 1, 'the policy\'s own checks ran here');
+  const service = await post(app, JSON.stringify(largeService()));
+  t.same(service.json().response, full('validate', largeService().request).response, 'a large Service gets the full decision');
+  t.same(audits.map((a) => a.analysisSkipped), ['queue-full', undefined]);
+});
+
+t.test('the worker follows the cluster: after a change it decides over the new snapshot', async (t) => {
+  const guide = snapshotFromObjects([...guidePolicies(), denyAll], config);
+  let current = snapshot;
+  const changing = { snapshot: () => current };
+  const p = await pool({ cluster: changing, budgetMs: 30_000 });
+  const stored = guidePolicies().find((o) => o.metadata?.name === 'allow-to-pods')!;
+  const request: AdmissionRequest = { ...policyReview(3), name: 'allow-to-pods', oldObject: stored, object: { ...stored, spec: { ...(stored.spec as object), ingress: [] } } };
+  const over = (s: typeof snapshot) => createAdmit({ registry: defaultRegistry(), config, cluster: { snapshot: () => s } })('validate', request);
+  t.notSame(over(snapshot).audit.findings, over(guide).audit.findings, 'the two clusters give different findings');
+  for (const next of [snapshot, guide, snapshot]) {
+    current = next;
+    const outcome = await p.analyse('validate', request);
+    t.same('decision' in outcome && outcome.decision, over(next), next === guide ? 'over the guide cluster' : 'over the synthetic cluster');
+  }
 });
