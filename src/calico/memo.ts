@@ -1,7 +1,8 @@
 /**
  * The caches of the policy model, one mechanism per lifetime (a compute that throws caches nothing):
  * - ParseCache: parse results by input text (selectors, nets, ports), bounded in bytes and gauged;
- * - perSnapshot: data derived from one cluster snapshot, kept while the snapshot lives;
+ * - perSnapshot (src/cluster/derived.ts): data derived from a cluster snapshot, kept while the
+ *   snapshot's lists it reads live;
  * - perObject: data derived from one immutable object (a stored policy, a host endpoint view),
  *   kept while the object lives;
  * - recentMemo: the last few results of a review's own work, by identity of its keys.
@@ -34,22 +35,6 @@ export function recentMemo<V>(size: number, compute: (a: unknown, b?: unknown, c
       entries[oldest] = entry;
       oldest = (oldest + 1) % size;
     }
-    return value;
-  };
-}
-
-/**
- * Data derived from one cluster snapshot (compiled stored policies, host-endpoint classes),
- * computed on first use and kept while that snapshot lives: a snapshot is immutable, and a
- * new one (any change in the cluster) starts afresh, whatever arrays it shares with the last.
- * Further arguments only feed a miss: they must not change while the snapshot lives (the
- * process's config).
- */
-export function perSnapshot<S extends object, A extends unknown[], V>(compute: (snapshot: S, ...args: A) => V): (snapshot: S, ...args: A) => V {
-  const values = new WeakMap<S, V>();
-  return (snapshot, ...args) => {
-    let value = values.get(snapshot);
-    if (value === undefined) values.set(snapshot, (value = compute(snapshot, ...args)));
     return value;
   };
 }

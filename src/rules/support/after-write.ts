@@ -1,9 +1,10 @@
 import { samePolicyName } from '../../admission/calico-apiserver.ts';
 import { selectsHostEndpoint } from '../../calico/dataplane.ts';
 import { hostEndpointView, storedHostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
-import { perSnapshot, recentMemo } from '../../calico/memo.ts';
+import { recentMemo } from '../../calico/memo.ts';
 import { compileStoredPolicy, type CompiledPolicy } from '../../calico/policy.ts';
 import { parseSelectorCached, type SelectorNode } from '../../calico/selector/index.ts';
+import { perSnapshot } from '../../cluster/derived.ts';
 import type { ClusterSnapshot } from '../../cluster/types.ts';
 import type { RuleContext } from '../types.ts';
 
@@ -30,7 +31,10 @@ export function policySelectorKeys(policies: readonly CompiledPolicy[]): Set<str
 }
 
 /** The snapshot's GlobalNetworkPolicies, compiled (each object's compilation is kept with it). */
-export const storedPolicies = perSnapshot((cluster: ClusterSnapshot): readonly CompiledPolicy[] => cluster.globalNetworkPolicies.map((p) => compileStoredPolicy(p)));
+export const storedPolicies = perSnapshot(['globalNetworkPolicies'], (cluster): readonly CompiledPolicy[] => cluster.globalNetworkPolicies.map((p) => compileStoredPolicy(p)));
+
+/** What host-endpoint classes are derived from. */
+export type HostEndpointParts = Pick<ClusterSnapshot, 'hostEndpoints' | 'globalNetworkPolicies'>;
 
 interface Derived {
   /** Label keys any stored policy reads. */
@@ -41,8 +45,8 @@ interface Derived {
   readonly assumed: HostEndpointClass[];
 }
 
-// Per snapshot, not per array: the classes depend on the host endpoints and the policies both.
-const derived = perSnapshot((cluster: ClusterSnapshot, config: RuleContext['config']): Derived => {
+// The classes depend on the host endpoints and the policies both.
+const derived = perSnapshot(['hostEndpoints', 'globalNetworkPolicies'], (cluster, config: RuleContext['config']): Derived => {
   const keys = new Set<string>();
   for (const p of storedPolicies(cluster)) policyKeys(p, keys);
   const hep = cluster.hostEndpoints.length === 0 ? assumedHostEndpoint(config.network.hostEndpointSelector) : null;
@@ -101,7 +105,7 @@ export interface HostEndpointClass {
   readonly members: number;
 }
 
-function classesFor(ctx: Pick<RuleContext, 'cluster' | 'config'>, extra: CompiledPolicy | null): HostEndpointClass[] {
+function classesFor(ctx: { cluster: HostEndpointParts; config: RuleContext['config'] }, extra: CompiledPolicy | null): HostEndpointClass[] {
   const { cluster, config } = ctx;
   const { keys: storedKeys, classes: byKeys, assumed } = derived(cluster, config);
   if (cluster.hostEndpoints.length === 0) return assumed;
@@ -136,7 +140,7 @@ function classesFor(ctx: Pick<RuleContext, 'cluster' | 'config'>, extra: Compile
 }
 
 /** Classes of host endpoints (see HostEndpointClass), for judging a Service against the stored policies. */
-export const hostEndpointClasses = (ctx: Pick<RuleContext, 'cluster' | 'config'>): HostEndpointClass[] => classesFor(ctx, null);
+export const hostEndpointClasses = (ctx: { cluster: HostEndpointParts; config: RuleContext['config'] }): HostEndpointClass[] => classesFor(ctx, null);
 
 export interface SelectedClass {
   readonly hostEndpoint: HostEndpointView;

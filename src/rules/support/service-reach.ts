@@ -7,12 +7,11 @@ import type { KubeObject } from '../../admission/types.ts';
 import { selectsHostEndpoint } from '../../calico/dataplane.ts';
 import { storedHostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
 import { NetSet, type Net } from '../../calico/nets.ts';
-import { perSnapshot } from '../../calico/memo.ts';
 import { governsIngress, type CompiledPolicy } from '../../calico/policy.ts';
 import { PortIntervalSet } from '../../calico/ports.ts';
 import { reachability, type Destination, type ReachOptions, type Reachability } from '../../calico/reachability.ts';
 import { parseSelectorCached } from '../../calico/selector/index.ts';
-import type { ClusterSnapshot } from '../../cluster/types.ts';
+import { perSnapshot } from '../../cluster/derived.ts';
 import { exposureReason } from '../../kube/exposure.ts';
 import type { RuleContext } from '../types.ts';
 import { hostEndpointClasses, policySelectorKeys, storedPolicies } from './after-write.ts';
@@ -97,7 +96,7 @@ export { storedPolicies };
  */
 export const hostGroups = (ctx: Ctx): readonly HostGroup[] => groupsOf(ctx.cluster, ctx.config);
 
-const groupsOf = perSnapshot((cluster: ClusterSnapshot, config: Ctx['config']): HostGroup[] => {
+const groupsOf = perSnapshot(['hostEndpoints', 'globalNetworkPolicies'], (cluster, config: Ctx['config']): HostGroup[] => {
   const ctx = { cluster, config };
   if (ctx.cluster.hostEndpoints.length === 0) {
     return hostEndpointClasses(ctx).map((c) => ({ names: [c.representative.name], hostEndpoint: c.representative, members: [c.representative], assumed: true }));
@@ -168,7 +167,7 @@ export function answerTarget(
   // rules ask it for one review, and every review of the same Service asks it again.
   const plain = within === undefined && backend === undefined && groups === undefined && policies === storedPolicies(ctx.cluster);
   const key = plain ? `${target.ip.cidr}|${target.protocol}|${target.port}|${target.targetPort}` : '';
-  const memo = plain ? answersOf(ctx.cluster) : undefined;
+  const memo = plain ? answersOf(ctx.cluster, ctx.config) : undefined;
   const hit = memo?.get(key);
   if (hit !== undefined) return hit;
   const dest = destinationOf(target, ctx);
@@ -181,8 +180,8 @@ export function answerTarget(
 }
 
 const MAX_ANSWERS = 4_096;
-/** Plain answers, kept per snapshot (they live and go with it). */
-const answersOf = perSnapshot((_cluster: ClusterSnapshot) => new Map<string, GroupAnswer[]>());
+/** Plain answers, kept while what they are derived from lives: the policies, the host endpoints, the pod CIDRs (destinationOf). */
+const answersOf = perSnapshot(['globalNetworkPolicies', 'hostEndpoints', 'ipPools'], (_parts, _config: Ctx['config']) => new Map<string, GroupAnswer[]>());
 
 /** `"node1-eth0", "node2-eth0"`, or the first few and a count. */
 export function hostNames(group: HostGroup, max = 3): string {

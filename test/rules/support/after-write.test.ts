@@ -35,3 +35,12 @@ t.test('one snapshot is derived once', async (t) => {
   const cluster = snapshot({ source: 'cluster', hostEndpoints, globalNetworkPolicies: [nodesPolicy] });
   t.equal(hostEndpointClasses({ cluster, config: cfg }), hostEndpointClasses({ cluster, config: cfg }), 'the same classes object');
 });
+
+t.test('a change elsewhere in the cluster keeps what was derived from the host endpoints and policies', async (t) => {
+  const before = snapshot({ source: 'cluster', hostEndpoints, globalNetworkPolicies: [nodesPolicy] });
+  // A new snapshot after a Service or NetworkPolicy change: the store keeps the unchanged lists.
+  const after = { ...before, exposedServices: [...before.exposedServices], networkPolicies: [] };
+  t.not(after, before);
+  t.equal(hostEndpointClasses({ cluster: after, config: cfg }), hostEndpointClasses({ cluster: before, config: cfg }), 'the same classes object');
+  t.not(hostEndpointClasses({ cluster: before, config: config({ network: { hostEndpointSelector: "k8s-role == 'edge'" } }) }), hostEndpointClasses({ cluster: before, config: cfg }), 'another config derives its own');
+});
