@@ -9,7 +9,7 @@
  * Phases alternate, BENCH_ROUNDS times (default 3):
  * - `no scan`;
  * - `scan process`: what `serve` runs on the lease holder — the scan process
- *   (src/audit/scan-thread.ts, started and stopped as the lease's change handler does), its
+ *   (src/audit/scan-process.ts, started and stopped as the lease's change handler does), its
  *   scheduler set to scan back to back (intervalSeconds 0). Two differences from `serve`, both
  *   inside that process: it reads the objects from a JSON file instead of its own list/watch,
  *   and builds the reports without writing them (there is no API server; writes are paced
@@ -35,7 +35,7 @@ import type { KubeObject } from '../src/admission/types.ts';
 import { DEFAULT_SLICE_MS, scanInSlices } from '../src/audit/background.ts';
 import { createAuditMetrics } from '../src/audit/metrics.ts';
 import { buildReports } from '../src/audit/openreports.ts';
-import { createScanThread } from '../src/audit/scan-thread.ts';
+import { createScanProcess } from '../src/audit/scan-process.ts';
 import { snapshotFromObjects } from '../src/cluster/manifests.ts';
 import { defaultConfig } from '../src/config/load.ts';
 import { defaultRegistry } from '../src/rules/index.ts';
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   const workerHeap: number[] = [];
   const logger = { info: () => {}, warn: (o: object, m?: string) => console.warn(m, o), error: (o: object, m?: string) => console.error(m, o) };
   const threadFor = (lowPriority: boolean, workerHeapMegabytes = config.audit.workerHeapMegabytes) =>
-    createScanThread({
+    createScanProcess({
       data: { config: { ...config, audit: { ...config.audit, reports: true, intervalSeconds: 0, workerHeapMegabytes } }, kubeconfig: null, objectsFile, dryRun: true, pollMs: 20, lowPriority },
       metrics: createAuditMetrics(),
       logger,

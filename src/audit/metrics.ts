@@ -10,7 +10,7 @@ export interface AuditMetrics {
   findings(counts: ReadonlyMap<string, number>): void;
   ran(startedAt: number, durationSeconds: number): void;
   leader(isLeader: boolean): void;
-  /** The scan process died and is restarted (scan-thread.ts). */
+  /** The scan process died and is restarted (scan-process.ts). */
   workerRestart(): void;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The background-scan process (scan-thread.ts forks it on the lease holder only): its own
+ * The background-scan process (scan-process.ts forks it on the lease holder only): its own
  * list/watch of the cluster, the scan scheduler (background.ts), the report build and the
  * paced report writes, all in this process's event loop, V8 heap and GC threads, at the lowest
  * CPU priority. The parent hears only what its metrics need and the log lines.
@@ -21,7 +21,7 @@ import type { ClusterState } from '../cluster/types.ts';
 import { defaultRegistry } from '../rules/index.ts';
 import { startBackgroundReports } from './background.ts';
 import { writeReports } from './report-writer.ts';
-import type { ScanWorkerData, ScanWorkerMessage } from './scan-thread.ts';
+import type { ScanWorkerData, ScanWorkerMessage } from './scan-process.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 process.on('disconnect', () => process.exit(0));

@@ -5,7 +5,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config/types.ts';
 import { startLeaseElector } from './lease.ts';
 import { createAuditMetrics, type AuditMetrics } from './metrics.ts';
-import { createScanThread } from './scan-thread.ts';
+import { createScanProcess } from './scan-process.ts';
 
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -34,7 +34,7 @@ function leaseNamespace(config: Config): string {
 /**
  * Starts background reports for `serve` when `audit.reports` is on and a cluster is known:
  * the lease elector on the main thread, and while it holds the lease the scan worker thread
- * (its own watch, the scan, the paced writes; scan-thread.ts). Returns null otherwise (the
+ * (its own watch, the scan, the paced writes; scan-process.ts). Returns null otherwise (the
  * reason logged). Nothing here can fail admission: every error is logged and retried.
  */
 export function startServeReports(opts: { kubeconfig: string | undefined; noCluster: boolean; config: Config; logger: Logger }): ServeReports | null {
@@ -59,7 +59,7 @@ export function startServeReports(opts: { kubeconfig: string | undefined; noClus
   const metrics = createAuditMetrics();
   const namespace = leaseNamespace(config);
   const identity = `${hostname()}-${randomUUID().slice(0, 8)}`;
-  const scanner = createScanThread({ data: { config, kubeconfig: opts.kubeconfig ?? null }, metrics, logger: logger.child?.({ component: 'audit-scan' }) ?? logger });
+  const scanner = createScanProcess({ data: { config, kubeconfig: opts.kubeconfig ?? null }, metrics, logger: logger.child?.({ component: 'audit-scan' }) ?? logger });
   const elector = startLeaseElector({
     kubeConfig,
     namespace,

@@ -62,7 +62,7 @@ interface Logger {
   error(obj: object, msg?: string): void;
 }
 
-export interface ScanThreadOptions {
+export interface ScanProcessOptions {
   data: ScanWorkerData;
   metrics: Pick<AuditMetrics, 'findings' | 'ran' | 'workerRestart'>;
   logger: Logger;
@@ -73,7 +73,7 @@ export interface ScanThreadOptions {
   onRan?: (ran: { seconds: number; heapUsedBytes: number }) => void;
 }
 
-export interface ScanThread {
+export interface ScanProcess {
   /** Starts the scan process unless it runs (or waits to restart) already. */
   start(): void;
   /** Kills the scan process and cancels a pending restart. */
@@ -86,7 +86,7 @@ export interface ScanThread {
 
 const workerPath = fileURLToPath(siblingModule(import.meta.url, 'scan-worker'));
 
-export function createScanThread(options: ScanThreadOptions): ScanThread {
+export function createScanProcess(options: ScanProcessOptions): ScanProcess {
   const { data, metrics, logger } = options;
   const minBackoffMs = options.backoffMs ?? 1000;
   const maxBackoffMs = options.maxBackoffMs ?? 300_000;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { createAuditMetrics } from '../../src/audit/metrics.ts';
-import { createScanThread } from '../../src/audit/scan-thread.ts';
+import { createScanProcess } from '../../src/audit/scan-process.ts';
 import { config } from '../helpers.ts';
 import { guide, guideCluster } from '../rules/guide.ts';
 import { ObjectStore } from './object-store.ts';
@@ -29,7 +29,7 @@ async function setup(t: { teardown(fn: () => unknown): void }) {
   const store = new ObjectStore();
   const kubeConfig = await store.start();
   t.teardown(() => store.close());
-  const dir = mkdtempSync(join(tmpdir(), 'scan-thread-'));
+  const dir = mkdtempSync(join(tmpdir(), 'scan-process-'));
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, kubeConfig.exportConfig());
   return { store, dir, kubeconfig };
@@ -42,7 +42,7 @@ t.test('the scan process scans, writes the reports and relays the metrics; stop(
   const metrics = createAuditMetrics();
   const { lines, logger } = logs();
   let scans = 0;
-  const thread = createScanThread({ data: { config: config({ audit: { reports: true, debounceSeconds: 0.1 } }), kubeconfig, objectsFile, pollMs: 20 }, metrics, logger, onRan: () => void scans++ });
+  const thread = createScanProcess({ data: { config: config({ audit: { reports: true, debounceSeconds: 0.1 } }), kubeconfig, objectsFile, pollMs: 20 }, metrics, logger, onRan: () => void scans++ });
   thread.start();
   t.ok(thread.active(), 'active once started');
   await waitFor('a scan', () => scans > 0, 60_000);
@@ -67,7 +67,7 @@ t.test('a scan process that dies is logged, counted and restarted with backoff',
   const metrics = createAuditMetrics();
   const { lines, logger } = logs();
   let scans = 0;
-  const thread = createScanThread({ data: { config: config({ audit: { reports: true } }), kubeconfig, objectsFile, dryRun: true, pollMs: 20 }, metrics, logger, backoffMs: 100, maxBackoffMs: 400, onRan: () => void scans++ });
+  const thread = createScanProcess({ data: { config: config({ audit: { reports: true } }), kubeconfig, objectsFile, dryRun: true, pollMs: 20 }, metrics, logger, backoffMs: 100, maxBackoffMs: 400, onRan: () => void scans++ });
   thread.start();
   // Each start loads every module first: seconds apiece on a loaded machine.
   await waitFor('two exits', () => lines.filter((l) => l.level === 'error').length >= 2, 60_000);
@@ -96,7 +96,7 @@ t.test('a scan process that outgrows its heap cap (32 MB, 10,000 Services) ends 
   writeFileSync(objectsFile, JSON.stringify([...objects, ...services]));
   const metrics = createAuditMetrics();
   const { lines, logger } = logs();
-  const thread = createScanThread({ data: { config: config({ audit: { reports: true, workerHeapMegabytes: 32 } }), kubeconfig: null, objectsFile, dryRun: true, pollMs: 20 }, metrics, logger, backoffMs: 60_000 });
+  const thread = createScanProcess({ data: { config: config({ audit: { reports: true, workerHeapMegabytes: 32 } }), kubeconfig: null, objectsFile, dryRun: true, pollMs: 20 }, metrics, logger, backoffMs: 60_000 });
   thread.start();
   await waitFor('the scan process to run out of memory', () => lines.some((l) => l.level === 'error'), 60_000);
   // V8 aborts at the cap (its "heap out of memory" goes to the shared stderr).
