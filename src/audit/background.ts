@@ -12,7 +12,7 @@ import { auditObject, snapshotObjects, type AuditResult } from './scan.ts';
  * holds the audit lease, scan the snapshot and write the reports — after every change (at
  * most one scan per `audit.debounceSeconds`) and every `audit.intervalSeconds` regardless.
  *
- * `serve` runs this in the scan worker thread (scan-worker.ts), never on the admission event
+ * `serve` runs this in the scan process (scan-worker.ts), never on the admission event
  * loop. There a scan still judges objects in slices of `sliceMs` (1 ms) with a timer tick
  * between them, so the worker's own loop keeps serving its watch and the paced writes during a
  * scan, and the scan takes about half a core rather than a whole one of the two that admission

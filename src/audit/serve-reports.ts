@@ -33,7 +33,7 @@ function leaseNamespace(config: Config): string {
 
 /**
  * Starts background reports for `serve` when `audit.reports` is on and a cluster is known:
- * the lease elector on the main thread, and while it holds the lease the scan worker thread
+ * the lease elector on the main thread, and while it holds the lease the scan process
  * (its own watch, the scan, the paced writes; scan-process.ts). Returns null otherwise (the
  * reason logged). Nothing here can fail admission: every error is logged and retried.
  */
