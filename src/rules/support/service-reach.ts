@@ -92,7 +92,8 @@ export { storedPolicies };
  * The host endpoints that receive exposed traffic (`network.hostEndpointSelector`), grouped by
  * what decides forwarded traffic on them: the ingress policies that select them and whether
  * they are all-interfaces endpoints (untracked policy skips those). Labels, names and profiles
- * matter only through that for traffic to a cluster IP. Kept per snapshot.
+ * matter only through that for traffic to a cluster IP. Kept while the host endpoints and the
+ * policies stay as they are (perSnapshot).
  */
 export const hostGroups = (ctx: Ctx): readonly HostGroup[] => groupsOf(ctx.cluster, ctx.config);
 
