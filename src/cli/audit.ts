@@ -1,10 +1,9 @@
 import YAML from 'yaml';
 import type { AuditResult } from '../audit/scan.ts';
 import type { OpenReport } from '../audit/openreports.ts';
+import { plural } from './check.ts';
 
 const LABEL = { enforce: 'FAIL ', warn: 'WARN ', audit: 'AUDIT', patch: 'WARN ' } as const;
-
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** One block per object with findings, then a summary line. */
 export function formatAuditText(results: readonly AuditResult[]): string {

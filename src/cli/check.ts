@@ -58,7 +58,8 @@ export function checkManifests(manifests: readonly Manifest[], registry: RuleReg
 
 const LABEL: Record<AuditFinding['action'], string> = { enforce: 'DENY ', warn: 'WARN ', audit: 'AUDIT', patch: 'PATCH' };
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** `3 objects`, `1 finding`. */
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** Human-readable report; one block per object with findings, then a summary line. */
 export function formatText(results: readonly CheckResult[]): string {

@@ -12,6 +12,7 @@ import { backendsOf, hostsToPods } from '../rules/support/backends.ts';
 import { objectRef } from '../rules/support/service.ts';
 import { answerTarget, exposedService, storedPolicies, type ServiceTarget } from '../rules/support/service-reach.ts';
 import { decidedByText, explainVerdict, sourcesText } from '../rules/support/verdict-text.ts';
+import { plural } from './check.ts';
 
 export interface ExplainQuery {
   /** `namespace/name` of one exposed Service. */
@@ -174,7 +175,7 @@ export function explain(cluster: ClusterSnapshot, config: Config, query: Explain
   lines.push(
     targets.length === 0
       ? 'no exposed Service with a cluster IP and ports in the cluster state'
-      : `${ports} exposed Service port${ports === 1 ? '' : 's'}; ${open} reachable by default (service-cluster-ip-open)`,
+      : `${plural(ports, 'exposed Service port')}; ${open} reachable by default (service-cluster-ip-open)`,
   );
   return { json: { targets }, open, text: lines.join('\n') + '\n' };
 }

@@ -10,9 +10,9 @@
  * evaluateWorkloadIngress). No policy selecting the pods means Kubernetes lets everyone in.
  */
 import type { Finding, Rule } from './types.ts';
-import { backendsOf, hostsToPods, uncertainNote } from './support/backends.ts';
+import { exposedBackends, hostsToPods, podSelector, uncertainNote } from './support/backends.ts';
 import { SERVICE } from './support/kinds.ts';
-import { exposedService, hostGroups, hostNames } from './support/service-reach.ts';
+import { hostGroups, hostNames } from './support/service-reach.ts';
 import { explainVerdict } from './support/verdict-text.ts';
 
 export const serviceBackendsAllowHosts: Rule = {
@@ -22,12 +22,10 @@ export const serviceBackendsAllowHosts: Rule = {
   defaultAction: 'warn',
   doc: "In cluster mode an exposed Service's pods see external traffic SNATed to the node's address: the policies selecting the pods must allow the host endpoints on the target ports (the guide's allow-nodes-svc-a).",
   check(ctx) {
-    const { object, cluster } = ctx;
-    if (cluster.source === 'static') return [];
-    const exposed = exposedService(object, ctx.config);
-    if (exposed === null || exposed.local) return [];
-    const backends = backendsOf(object, ctx);
-    if (backends === null) return [];
+    const found = exposedBackends(ctx, false);
+    if (found === null) return [];
+    const { exposed, backends } = found;
+    const { object } = ctx;
     const seen = new Set<string>();
     const blocked: string[] = [];
     const ports = new Set<string>();
@@ -52,7 +50,7 @@ export const serviceBackendsAllowHosts: Rule = {
       kind: 'GlobalNetworkPolicy',
       metadata: { name: `allow-nodes-${object.metadata?.name ?? 'svc'}` },
       spec: {
-        selector: Object.entries(backends.pods.labels).map(([k, v]) => `${k} == '${v}'`).join(' && '),
+        selector: podSelector(backends),
         types: ['Ingress'],
         ingress: [...new Set([...ports].map((p) => p.split('/')[1]!))].map((protocol) => ({
           action: 'Allow',

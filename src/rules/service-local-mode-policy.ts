@@ -14,11 +14,10 @@ import { NetSet } from '../calico/nets.ts';
 import { PortIntervalSet } from '../calico/ports.ts';
 import { refine } from '../calico/reachability.ts';
 import type { Finding, Rule } from './types.ts';
-import { backendsOf, uncertainNote } from './support/backends.ts';
+import { exposedBackends, podSelector, uncertainNote } from './support/backends.ts';
 import { netOf } from './support/cidr.ts';
 import { SERVICE } from './support/kinds.ts';
 import { podCIDRs } from './support/network.ts';
-import { exposedService } from './support/service-reach.ts';
 
 export const serviceLocalModePolicy: Rule = {
   id: 'service-local-mode-policy',
@@ -27,15 +26,12 @@ export const serviceLocalModePolicy: Rule = {
   defaultAction: 'warn',
   doc: "In local mode an exposed Service's pods see the client address, so their own policy must control access: some Calico NetworkPolicy or GlobalNetworkPolicy must select them and allow the external sources.",
   check(ctx) {
-    const { object, cluster } = ctx;
-    if (cluster.source === 'static') return [];
-    const exposed = exposedService(object, ctx.config);
-    if (exposed === null || !exposed.local) return [];
-    const backends = backendsOf(object, ctx);
-    if (backends === null) return [];
+    const found = exposedBackends(ctx, true);
+    if (found === null) return [];
+    const { exposed, backends } = found;
     const labels = backends.pods.labels;
     const selecting = backends.policies.filter((p) => p.types.includes('Ingress') && !p.preDNAT && !p.doNotTrack && p.selector?.matches(labels) === true);
-    const selectorText = Object.entries(labels).map(([k, v]) => `${k} == '${v}'`).join(' && ');
+    const selectorText = podSelector(backends);
     if (selecting.length === 0) {
       return [
         {

@@ -150,27 +150,30 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     registers,
   });
   let health: () => readonly ResourceHealth[] = () => [];
-  new client.Gauge({
-    name: 'clusterip_guard_cluster_resource_synced',
-    help: '1 when the first list of a watched cluster resource has completed, else 0, by resource.',
-    labelNames: ['resource'],
-    registers,
-    collect() {
-      this.reset();
-      for (const r of health()) this.set({ resource: r.resource }, r.synced ? 1 : 0);
-    },
-  });
-  new client.Gauge({
-    name: 'clusterip_guard_cluster_resource_last_event_age_seconds',
-    help: 'Seconds since the last list or watch event of a watched cluster resource, by resource (absent before the first).',
-    labelNames: ['resource'],
-    registers,
-    collect() {
-      this.reset();
+  /** A gauge read at each scrape: one series per label value, as `rows()` gives them. */
+  const scrapedGauge = (name: string, help: string, label: string, rows: () => Iterable<readonly [string, number]>) =>
+    new client.Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers,
+      collect() {
+        this.reset();
+        for (const [value, n] of rows()) this.set({ [label]: value }, n);
+      },
+    });
+  scrapedGauge('clusterip_guard_cluster_resource_synced', '1 when the first list of a watched cluster resource has completed, else 0, by resource.', 'resource', () =>
+    health().map((r) => [r.resource, r.synced ? 1 : 0] as const),
+  );
+  scrapedGauge(
+    'clusterip_guard_cluster_resource_last_event_age_seconds',
+    'Seconds since the last list or watch event of a watched cluster resource, by resource (absent before the first).',
+    'resource',
+    () => {
       const now = Date.now();
-      for (const r of health()) if (r.lastEventAt !== null) this.set({ resource: r.resource }, (now - r.lastEventAt) / 1000);
+      return health().flatMap((r) => (r.lastEventAt === null ? [] : [[r.resource, (now - r.lastEventAt) / 1000] as const]));
     },
-  });
+  );
   new client.Counter({
     name: 'clusterip_guard_cluster_watch_restarts_total',
     help: 'Times a failed list or watch of a cluster resource was restarted, by resource.',
@@ -184,24 +187,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   });
   // The parse caches (selectors, nets, ports) of this thread, bounded in estimated bytes; the
   // analysis worker keeps its own, with the same bounds.
-  new client.Gauge({
-    name: 'clusterip_guard_parse_cache_bytes',
-    help: 'Estimated bytes held by a parse cache of the main thread, by cache.',
-    labelNames: ['cache'],
-    registers,
-    collect() {
-      for (const c of parseCacheStats()) this.set({ cache: c.name }, c.bytes);
-    },
-  });
-  new client.Gauge({
-    name: 'clusterip_guard_parse_cache_max_bytes',
-    help: 'The byte bound of a parse cache, by cache.',
-    labelNames: ['cache'],
-    registers,
-    collect() {
-      for (const c of parseCacheStats()) this.set({ cache: c.name }, c.maxBytes);
-    },
-  });
+  scrapedGauge('clusterip_guard_parse_cache_bytes', 'Estimated bytes held by a parse cache of the main thread, by cache.', 'cache', () =>
+    parseCacheStats().map((c) => [c.name, c.bytes] as const),
+  );
+  scrapedGauge('clusterip_guard_parse_cache_max_bytes', 'The byte bound of a parse cache, by cache.', 'cache', () => parseCacheStats().map((c) => [c.name, c.maxBytes] as const));
   const analysisQueue = new client.Gauge({
     name: 'clusterip_guard_analysis_queue_depth',
     help: 'Policy reviews waiting for or in the analysis worker.',

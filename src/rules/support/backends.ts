@@ -16,7 +16,7 @@ import { compileStoredPolicy, governsIngress, type CompiledPolicy } from '../../
 import type { RuleContext } from '../types.ts';
 import { policySelectorKeys } from './after-write.ts';
 import { objectRef } from './service.ts';
-import { storedPolicies, type ServiceTarget } from './service-reach.ts';
+import { exposedService, storedPolicies, type ExposedService, type ServiceTarget } from './service-reach.ts';
 
 export interface Backends {
   /** The pods as an endpoint view: the Service's selector labels, nothing else known. */
@@ -27,6 +27,25 @@ export interface Backends {
   /** Ingress policies whose selector reads labels the Service does not set: whether they select the pods is unknown. */
   readonly uncertain: readonly string[];
 }
+
+/**
+ * The Service under review when it is exposed in the given traffic mode (`local`:
+ * externalTrafficPolicy Local), with its backends; null with static cluster state, when it is
+ * not exposed or in the other mode, or has no selector. The preamble of both backend rules.
+ */
+export function exposedBackends(ctx: Pick<RuleContext, 'object' | 'cluster' | 'config'>, local: boolean): { exposed: ExposedService; backends: Backends } | null {
+  if (ctx.cluster.source === 'static') return null;
+  const exposed = exposedService(ctx.object, ctx.config);
+  if (exposed === null || exposed.local !== local) return null;
+  const backends = backendsOf(ctx.object, ctx);
+  return backends === null ? null : { exposed, backends };
+}
+
+/** The Calico selector of the pods: `app == 'a' && tier == 'b'`. */
+export const podSelector = (backends: Backends): string =>
+  Object.entries(backends.pods.labels)
+    .map(([k, v]) => `${k} == '${v}'`)
+    .join(' && ');
 
 /** The backends of a Service with a selector, or null (no selector: its endpoints are managed by hand). */
 export function backendsOf(service: KubeObject, ctx: Pick<RuleContext, 'cluster'>): Backends | null {
