@@ -154,9 +154,12 @@ function readOptionalSelector(value: unknown, path: string, problems: Problems):
   return value === undefined || value === null || value === '' ? undefined : readSelector(value, path, problems);
 }
 
-/** A selector field where Calico refuses global() (every one but an entity's namespaceSelector). */
+/**
+ * A selector field where Calico's CEL rules refuse global(): the policy's selector, namespaceSelector and
+ * serviceAccountSelector, and a rule side's selector (not its notSelector or namespaceSelector).
+ */
 function refuseGlobal(value: unknown, path: string, problems: Problems): void {
-  if (typeof value === 'string' && value.includes('global()')) report(problems, path, GLOBAL_ONLY_IN_NAMESPACE_SELECTOR);
+  if (typeof value === 'string' && value.includes('global(')) report(problems, path, GLOBAL_ONLY_IN_NAMESPACE_SELECTOR); // as the CEL rule looks
 }
 
 /**

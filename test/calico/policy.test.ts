@@ -176,6 +176,16 @@ t.test('a namespaceSelector of global() alone selects non-namespaced endpoints, 
   t.equal(compilePolicy(gnp('p', { ingress: [{ action: 'Allow' }] })).ingress[0]!.source.nonNamespacedOnly, false, 'absent side');
 });
 
+t.test('global() in a rule notSelector: Calico accepts it and Felix reads it as true', async (t) => {
+  // api/pkg/apis/projectcalico/v3/policy_common.go (EntityRule CEL) refuses global() in `selector`
+  // only; libcalico-go/lib/selector/parser/ast.go GlobalNode.Evaluate returns true.
+  const rule = (side: Record<string, string>) => compilePolicy(gnp('p', { ingress: [{ action: 'Allow', source: side }] })).ingress[0]!;
+  t.same(rule({ notSelector: 'global()' }).invalid, [], 'notSelector: accepted');
+  t.match(rule({ selector: 'global()' }).invalid, [/source\.selector: global\(\) can only be used/], 'selector: refused');
+  t.match(rule({ selector: 'global( )' }).invalid, [/source\.selector: global\(\) can only be used/], "with a blank too: the CEL rule looks for 'global('");
+  t.ok(rule({ notSelector: 'global()' }).source.notSelector?.matches({ 'k8s-role': 'node' }), 'it excludes every endpoint');
+});
+
 t.test('a namespaced NetworkPolicy compiles with its own name and services rules', async (t) => {
   const np = (name: string, spec: unknown) => ({ apiVersion: 'projectcalico.org/v3', kind: 'NetworkPolicy', metadata: { name, namespace: 'team-a' }, spec }) as KubeObject;
   t.same(compilePolicy(np('knp.default.web', {})).invalid, [], 'the name Calico gives a converted Kubernetes NetworkPolicy');
