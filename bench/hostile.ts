@@ -12,8 +12,18 @@
  *    sees them, the client's own event-loop lag, and on the server the Service decisions (arrival
  *    to decision) and the main thread's lag and busy share, since on a small shared machine the
  *    client's own CPU wait counts.
+ *    Also per thread of the three processes the CPU time run and the time waited for a CPU,
+ *    the machine's CPU time not the bench's and stolen by the hypervisor (a run with seconds
+ *    of either measured the neighbours), the main thread's GC pauses, and the slow Services
+ *    grouped into episodes (bench/hostile-probe.ts).
  * HOSTILE_PARTS (default 1,2,3) picks the parts; HOSTILE_RAW=0 has the server parse every body
  * on its main thread (as before large bodies went to the worker unparsed), for comparison.
+ * The server runs with node's --single-threaded-gc, as the chart starts it
+ * (HOSTILE_SERVER_FLAGS replaces the flags, '' for none) and its worker at the pool's default
+ * priority (HOSTILE_WORKER_PRIORITY=idle|low|normal). Part 3 knobs: HOSTILE_WARMUP_SECONDS
+ * (default 2; 0 as before) sends unrecorded first; HOSTILE_POLICY_NICE runs the policy senders at a nice
+ * value (in a cluster they are not on the webhook's cores); HOSTILE_TIMELINE=1 writes every
+ * event-loop stall and GC pause with its time to bench/results/hostile-timeline.json.
  * Results on stdout and in bench/results/hostile.json.
  */
 import { spawn } from 'node:child_process';
@@ -38,8 +48,13 @@ const cfg = {
   policyClients: Number(env.HOSTILE_POLICY_CLIENTS ?? 4),
   /** Which parts to run, e.g. `3` for the latency part alone. */
   parts: new Set((env.HOSTILE_PARTS ?? '1,2,3').split(',').map(Number)),
-  /** Part 3: Services and policies sent for this long before recording starts. */
-  warmupSeconds: Number(env.HOSTILE_WARMUP_SECONDS ?? 0),
+  /**
+   * Part 3: Services and policies sent for this long before recording starts. Without it the
+   * p99 of 5,000 Services is set by the first 0.1-0.6 s: this client's own event loop stalled
+   * 33-79 ms there (compiling its request path, TLS handshakes of the connections it opens as
+   * requests pile up), and even with no policy client the p99 was 1.7-9.6 ms.
+   */
+  warmupSeconds: Number(env.HOSTILE_WARMUP_SECONDS ?? 2),
   /** Part 3: the policy senders' process at this nice value (a variant: in a cluster they are not on the webhook's cores). */
   policyNice: Number(env.HOSTILE_POLICY_NICE ?? 0),
   /** Part 3: record every event-loop stall and GC pause with its time (bench/results/hostile-timeline.json). */
@@ -65,7 +80,8 @@ function slowEpisodes(t: Tally, overMs: number) {
 }
 
 async function main(): Promise<void> {
-  const serverFlags = (env.HOSTILE_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+  // As the chart starts it (README "Bounded work and isolation"); HOSTILE_SERVER_FLAGS='' compares without.
+  const serverFlags = (env.HOSTILE_SERVER_FLAGS ?? '--single-threaded-gc').split(' ').filter(Boolean);
   const server = spawn(process.execPath, [...serverFlags, fileURLToPath(new URL('./hostile-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'] });
   let serverErr = '';
   server.stderr!.on('data', (d: Buffer) => (serverErr += d.toString()));
