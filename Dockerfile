@@ -5,8 +5,9 @@
 #   docker build -t clusterip-guard:0.1.0 .
 #
 # Three stages: `build` compiles TypeScript with the dev dependencies, `prod-deps` installs the
-# production dependencies alone, and the final stage copies only dist/, those node_modules and
-# package.json onto a distroless Node 24 base: no shell, no package manager, non-root.
+# production dependencies alone, and the final stage copies only dist/, those node_modules,
+# package.json and one util-linux binary (chrt) onto a distroless Node 24 base: no shell, no
+# package manager, non-root.
 # The build stages use the Debian 12 (bookworm) Node image, the same Debian release as the
 # distroless base, so anything compiled there runs unchanged in the final image.
 
@@ -36,6 +37,10 @@ ENV NODE_ENV=production
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# chrt (util-linux, in every Debian image; it needs only glibc, which the distroless base has):
+# the background-scan process runs `chrt --idle` on itself to take the SCHED_IDLE policy, so
+# admission preempts it at once (src/audit/scan-worker.ts; without chrt it stays at nice 19).
+COPY --from=build /usr/bin/chrt /usr/bin/chrt
 # The distroless "nonroot" user, numeric so that Kubernetes' runAsNonRoot check can verify it.
 # The files above stay owned by root: the process can read its code but not change it.
 USER 65532:65532

@@ -34,6 +34,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { siblingModule } from '../sibling-module.ts';
 import type { Config } from '../config/types.ts';
+import type { ScanPause } from './background.ts';
 import type { AuditMetrics } from './metrics.ts';
 
 export interface ScanWorkerData {
@@ -46,11 +47,17 @@ export interface ScanWorkerData {
   dryRun?: boolean;
   /** How often the scheduler looks for a due scan (background.ts; default 1000). */
   pollMs?: number;
-  /** false keeps the scan process at this process's CPU priority (benches compare); default: lowest (nice 19). */
-  lowPriority?: boolean;
+  /** The CPU priority to take: default SCHED_IDLE (falling back to nice 19); others for benches to compare. */
+  cpuPriority?: CpuPriority;
+  /** The scan's short sleeps: default SCAN_PAUSE (background.ts), null for none (benches compare). */
+  pause?: ScanPause | null;
 }
 
+/** What the scan process asks for and reports as in effect (scan-worker.ts lowerPriority). */
+export type CpuPriority = 'SCHED_IDLE' | 'nice 19' | 'unchanged';
+
 export type ScanWorkerMessage =
+  | { type: 'priority'; cpuPriority: CpuPriority }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg: string }
   | { type: 'findings'; counts: Array<[string, number]> }
   | { type: 'ran'; startedAt: number; seconds: number; heapUsedBytes: number }
@@ -69,6 +76,8 @@ export interface ScanProcessOptions {
   /** First restart delay after a crash, doubled per crash up to `maxBackoffMs`. Default 1000. */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** Called with the CPU priority the scan process took, once per start (benches, tests). */
+  onPriority?: (cpuPriority: CpuPriority) => void;
   /** Called after each scan the worker completes, with its duration and the worker's heap in use (benches, tests). */
   onRan?: (ran: { seconds: number; heapUsedBytes: number }) => void;
 }
@@ -96,7 +105,10 @@ export function createScanProcess(options: ScanProcessOptions): ScanProcess {
   let wanted = false;
 
   const onMessage = (message: ScanWorkerMessage): void => {
-    if (message.type === 'log') logger[message.level](message.obj, message.msg);
+    if (message.type === 'priority') {
+      logger.info({ cpuPriority: message.cpuPriority }, 'audit scan process started');
+      options.onPriority?.(message.cpuPriority);
+    } else if (message.type === 'log') logger[message.level](message.obj, message.msg);
     else if (message.type === 'findings') metrics.findings(new Map(message.counts));
     else if (message.type === 'ran') {
       metrics.ran(message.startedAt, message.seconds);

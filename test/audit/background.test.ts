@@ -123,6 +123,18 @@ t.test('a 10 000-object scan yields to the event loop', async (t) => {
   t.ok(maxGap < Math.max(60, took / 4), `longest event-loop stall ${maxGap.toFixed(1)} ms in a ${took.toFixed(0)} ms scan`);
 });
 
+t.test('a pause sleeps the thread after every everyMs of judging, and changes no result', async (t) => {
+  const big = withHosts(Array.from({ length: 50 }, (_, i) => bare(i + 10)));
+  const deps = { registry: defaultRegistry(), config: config({}) };
+  const plain = await scanInSlices(big, deps, 10_000, () => false);
+  // everyMs 0: a sleep before every object but the first; 58 objects, 4 ms each, at least 228 ms.
+  const started = performance.now();
+  const paused = await scanInSlices(big, deps, 10_000, () => false, { everyMs: 0, sleepMs: 4 });
+  const took = performance.now() - started;
+  t.ok(took >= 57 * 4, `58 objects with a 4 ms pause between them took ${took.toFixed(0)} ms`);
+  t.same(paused, plain, 'the same results');
+});
+
 t.test('failed writes are retried without waiting for a change or the interval', async (t) => {
   const h = harness({ debounceSeconds: 0, failFirst: 1 });
   t.teardown(() => h.bg.close());

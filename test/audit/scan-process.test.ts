@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import t from 'tap';
 import { createAuditMetrics } from '../../src/audit/metrics.ts';
-import { createScanProcess } from '../../src/audit/scan-process.ts';
+import { createScanProcess, type CpuPriority } from '../../src/audit/scan-process.ts';
 import { config } from '../helpers.ts';
 import { guide, guideCluster } from '../rules/guide.ts';
 import { ObjectStore } from './object-store.ts';
@@ -104,4 +104,55 @@ t.test('a scan process that outgrows its heap cap (32 MB, 10,000 Services) ends 
   t.match(await metrics.registry.metrics(), /^clusterip_guard_audit_worker_restarts_total 1$/m, 'counted');
   t.ok(thread.active(), 'a restart is pending');
   await thread.stop();
+});
+
+/** Scheduling policy (stat field 41; 5 = SCHED_IDLE) and nice value (field 19) of every thread of a process. */
+const threadsOf = (pid: number) =>
+  readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { tid, policy: Number(fields[38]), nice: Number(fields[16]) };
+  });
+const onPath = (name: string): boolean =>
+  (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+
+async function priorityOf(t: { teardown(fn: () => unknown): void }, path?: string) {
+  const { dir } = await setup(t);
+  const objectsFile = join(dir, 'objects.json');
+  writeFileSync(objectsFile, JSON.stringify(objects));
+  const { lines, logger } = logs();
+  let reported: CpuPriority | null = null;
+  const thread = createScanProcess({ data: { config: config({ audit: { reports: true } }), kubeconfig: null, objectsFile, dryRun: true }, metrics: createAuditMetrics(), logger, onPriority: (p) => (reported = p) });
+  const savedPath = process.env.PATH;
+  if (path !== undefined) process.env.PATH = path; // the fork takes this environment
+  try {
+    thread.start();
+  } finally {
+    process.env.PATH = savedPath;
+  }
+  t.teardown(() => thread.stop());
+  await waitFor('the priority message', () => reported !== null, 60_000);
+  return { reported: reported as CpuPriority | null, threads: threadsOf(thread.pid()!), lines };
+}
+
+t.test('every thread of the scan process runs at SCHED_IDLE where chrt is on the PATH, at nice 19 otherwise, and the log says which', async (t) => {
+  const { reported, threads, lines } = await priorityOf(t);
+  const chrt = onPath('chrt');
+  t.equal(reported, chrt ? 'SCHED_IDLE' : 'nice 19', `chrt ${chrt ? 'is' : 'is not'} on this PATH`);
+  t.ok(threads.length >= 5, `the event loop and V8's helper threads (${threads.length})`);
+  for (const th of threads) t.same({ policy: th.policy, nice: th.nice }, { policy: chrt ? 5 : 0, nice: 19 }, `thread ${th.tid}`);
+  t.match(lines.find((l) => l.msg === 'audit scan process started')?.obj, { cpuPriority: reported }, 'logged by the supervisor');
+});
+
+t.test('without chrt the scan process falls back to nice 19 on every thread', async (t) => {
+  const { reported, threads } = await priorityOf(t, mkdtempSync(join(tmpdir(), 'no-chrt-')));
+  t.equal(reported, 'nice 19');
+  for (const th of threads) t.same({ policy: th.policy, nice: th.nice }, { policy: 0, nice: 19 }, `thread ${th.tid}: SCHED_OTHER at nice 19`);
 });

@@ -159,6 +159,15 @@ t.test('final stage copies build output and production dependencies only', async
   t.same(fromContext, ['package.json'], 'from the build context only package.json: no sources, no whole context');
 });
 
+t.test("final stage has chrt from a Debian stage, for the scan process's SCHED_IDLE", async (t) => {
+  const copy = of(final, 'COPY').find((c) => /\/usr\/bin\/chrt\s*$/.test(c.args));
+  const from = copy ? /--from=(\S+)/.exec(copy.args)?.[1] : undefined;
+  t.ok(from && stageNames.has(from), `chrt copied from a build stage (${from})`);
+  const stage = stages.find((s) => s.name === from);
+  t.match(stage?.image ?? '', /bookworm/, "a Debian 12 stage, the distroless base's release (same glibc)");
+  t.match(copy?.args ?? '', /^--from=\S+ \/usr\/bin\/chrt \/usr\/bin\/chrt$/, 'one binary, to the PATH the scan process searches');
+});
+
 t.test('build stage compiles TypeScript from a clean install', async (t) => {
   const build = stages.find((s) => s.name === 'build') as Stage;
   t.ok(build, 'a stage named build');

@@ -100,19 +100,12 @@ export type SelectorNode =
 /** Longest label key Calico's tokenizer accepts (MaxLabelLength). */
 export const MAX_LABEL_KEY_LENGTH = 512;
 
-/** Whether `global()` appears anywhere in the tree. */
-export function containsGlobal(node: SelectorNode): boolean {
-  switch (node.kind) {
-    case 'global':
-      return true;
-    case 'not':
-      return containsGlobal(node.operand);
-    case 'and':
-    case 'or':
-      return node.operands.some(containsGlobal);
-    default:
-      return false;
-  }
+/** The label keys the tree reads, each once, in the order they first appear. */
+export function labelKeys(node: SelectorNode, out: Set<string> = new Set()): Set<string> {
+  if ('key' in node) out.add(node.key);
+  else if (node.kind === 'not') labelKeys(node.operand, out);
+  else if (node.kind === 'and' || node.kind === 'or') for (let i = 0; i < node.operands.length; i++) labelKeys(node.operands[i]!, out);
+  return out;
 }
 
 /**

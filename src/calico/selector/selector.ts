@@ -1,4 +1,4 @@
-import { containsGlobal, type SelectorNode } from './ast.ts';
+import { labelKeys, type SelectorNode } from './ast.ts';
 import { compileSelector, type Labels } from './evaluate.ts';
 import { parseSelectorAst } from './parser.ts';
 import { printSelector } from './printer.ts';
@@ -21,8 +21,8 @@ export interface Selector {
   readonly source: string;
   /** The parsed tree (frozen). */
   readonly ast: SelectorNode;
-  /** Whether global() appears anywhere in the selector. */
-  readonly usesGlobal: boolean;
+  /** The label keys it reads (which endpoints it selects depends on no other label). */
+  readonly keys: readonly string[];
   /** Evaluates the selector against a label map. */
   matches(labels: Labels, options?: MatchOptions): boolean;
   /** The canonical text, as printSelector(ast) returns it. */
@@ -36,7 +36,7 @@ export function selectorFromAst(source: string, ast: SelectorNode): Selector {
   const selector: Selector = {
     source,
     ast,
-    usesGlobal: containsGlobal(ast),
+    keys: Object.freeze([...labelKeys(ast)]),
     matches: (labels, options) => compiled(labels, options?.global !== false),
     toString: () => (canonical ??= printSelector(ast)),
   };

@@ -3,30 +3,32 @@ import { selectsHostEndpoint } from '../../calico/dataplane.ts';
 import { hostEndpointView, storedHostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
 import { recentMemo } from '../../calico/memo.ts';
 import { compileStoredPolicy, type CompiledPolicy } from '../../calico/policy.ts';
-import { parseSelectorCached, type SelectorNode } from '../../calico/selector/index.ts';
+import { parseSelectorCached, type Selector, type SelectorNode } from '../../calico/selector/index.ts';
 import { perSnapshot } from '../../cluster/derived.ts';
 import type { ClusterSnapshot } from '../../cluster/types.ts';
 import type { RuleContext } from '../types.ts';
 
-/** Label keys a selector tree reads. */
-function keysOf(node: SelectorNode, out: Set<string>): void {
-  if ('key' in node) out.add(node.key);
-  if ('operand' in node) keysOf(node.operand, out);
-  if ('operands' in node) for (let i = 0; i < node.operands.length; i++) keysOf(node.operands[i]!, out);
-}
-
-/** Label keys that a policy's selectors read: the policy selector and every rule's (not)selectors. */
-function policyKeys(policy: CompiledPolicy, out: Set<string>): void {
-  if (policy.selector) keysOf(policy.selector.ast, out);
-  for (const rule of [...policy.ingress, ...policy.egress]) {
-    for (const s of [rule.source.selector, rule.source.notSelector, rule.destination.selector, rule.destination.notSelector]) if (s) keysOf(s.ast, out);
+/** Adds the label keys that a policy's selectors read: the policy selector and every rule's (not)selectors. */
+function addPolicyKeys(policy: CompiledPolicy, out: Set<string>): void {
+  const add = (s: Selector | undefined): void => {
+    if (s !== undefined) for (let i = 0; i < s.keys.length; i++) out.add(s.keys[i]!);
+  };
+  add(policy.selector);
+  for (const rules of [policy.ingress, policy.egress]) {
+    for (let i = 0; i < rules.length; i++) {
+      const { source, destination } = rules[i]!;
+      add(source.selector);
+      add(source.notSelector);
+      add(destination.selector);
+      add(destination.notSelector);
+    }
   }
 }
 
 /** Label keys that the policies' own selectors read (which host endpoints they select depends on no other label). */
 export function policySelectorKeys(policies: readonly CompiledPolicy[]): Set<string> {
   const out = new Set<string>();
-  for (let i = 0; i < policies.length; i++) if (policies[i]!.selector) keysOf(policies[i]!.selector!.ast, out);
+  for (let i = 0; i < policies.length; i++) for (const key of policies[i]!.selector?.keys ?? []) out.add(key);
   return out;
 }
 
@@ -37,9 +39,10 @@ export const storedPolicies = perSnapshot(['globalNetworkPolicies'], (cluster): 
 export type HostEndpointParts = Pick<ClusterSnapshot, 'hostEndpoints' | 'globalNetworkPolicies'>;
 
 interface Derived {
-  /** Label keys any stored policy reads. */
+  /** Label keys any stored policy or `network.hostEndpointSelector` reads (and sorted). */
   readonly keys: ReadonlySet<string>;
-  /** Host-endpoint classes by the label keys (and host-endpoint selector) they were split on. */
+  readonly sortedKeys: readonly string[];
+  /** Host-endpoint classes by the label keys the submitted policy reads besides `keys`. */
   readonly classes: Map<string, HostEndpointClass[]>;
   /** With no HostEndpoints: the one assumed class (see assumedHostEndpoint), or none. */
   readonly assumed: HostEndpointClass[];
@@ -48,10 +51,15 @@ interface Derived {
 // The classes depend on the host endpoints and the policies both.
 const derived = perSnapshot(['hostEndpoints', 'globalNetworkPolicies'], (cluster, config: RuleContext['config']): Derived => {
   const keys = new Set<string>();
-  for (const p of storedPolicies(cluster)) policyKeys(p, keys);
+  for (const p of storedPolicies(cluster)) addPolicyKeys(p, keys);
+  try {
+    for (const key of parseSelectorCached(config.network.hostEndpointSelector).keys) keys.add(key);
+  } catch {
+    // the config loader refuses a bad selector
+  }
   const hep = cluster.hostEndpoints.length === 0 ? assumedHostEndpoint(config.network.hostEndpointSelector) : null;
   const assumed = hep === null ? [] : [{ representative: hep, policies: storedPolicies(cluster).filter((p) => selectsHostEndpoint(p, hep)), members: 0 }];
-  return { keys, classes: new Map(), assumed };
+  return { keys, sortedKeys: [...keys].sort(), classes: new Map(), assumed };
 });
 
 /** Labels a selector requires, when it is `a == 'x'` or a conjunction of such terms; else null. */
@@ -107,19 +115,20 @@ export interface HostEndpointClass {
 
 function classesFor(ctx: { cluster: HostEndpointParts; config: RuleContext['config'] }, extra: CompiledPolicy | null): HostEndpointClass[] {
   const { cluster, config } = ctx;
-  const { keys: storedKeys, classes: byKeys, assumed } = derived(cluster, config);
+  const { keys: storedKeys, sortedKeys, classes: byKeys, assumed } = derived(cluster, config);
   if (cluster.hostEndpoints.length === 0) return assumed;
-  const keys = new Set(storedKeys);
-  try {
-    keysOf(parseSelectorCached(config.network.hostEndpointSelector).ast, keys);
-  } catch {
-    // the config loader refuses a bad selector
+  // Usually the submitted policy reads no label the stored ones do not: then the key is ''.
+  const extraKeys: string[] = [];
+  if (extra !== null) {
+    const keys = new Set<string>();
+    addPolicyKeys(extra, keys);
+    for (const key of keys) if (!storedKeys.has(key)) extraKeys.push(key);
+    extraKeys.sort();
   }
-  if (extra !== null) policyKeys(extra, keys);
-  const keyList = [...keys].sort();
-  const cacheKey = `${config.network.hostEndpointSelector}\u0001${keyList.join('\u0000')}`;
+  const cacheKey = extraKeys.join('\u0000');
   let classes = byKeys.get(cacheKey);
   if (classes === undefined) {
+    const keyList = [...sortedKeys, ...extraKeys];
     const groups = new Map<string, { representative: HostEndpointView; members: number }>();
     for (const obj of cluster.hostEndpoints) {
       const hep = storedHostEndpointView(obj);

@@ -138,17 +138,17 @@ t.test('the tree is frozen', async (t) => {
   }, TypeError);
 });
 
-t.test('usesGlobal tells whether global() appears', async (t) => {
-  const table: ReadonlyArray<readonly [string, boolean]> = [
-    ['global()', true],
-    ['!global()', true],
-    ['has(a) || (has(b) && global())', true],
-    ['all()', false],
-    ['global == "x"', false],
-    ['', false],
+t.test('keys lists the label keys a selector reads, once each, in order', async (t) => {
+  const table: ReadonlyArray<readonly [string, readonly string[]]> = [
+    ["role == 'db' && !has(quarantine) || role in {'x'}", ['role', 'quarantine']],
+    ["a starts with 'x' && (b != 'y' || c not in {})", ['a', 'b', 'c']],
+    ['global()', []],
+    ['global == "x"', ['global']],
+    ['all()', []],
+    ['', []],
   ];
   for (const [source, expected] of table) {
-    t.equal(parseSelector(source).usesGlobal, expected, source);
+    t.same(parseSelector(source).keys, expected, source);
   }
 });
 
