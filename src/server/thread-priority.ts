@@ -7,7 +7,7 @@
  *
  * - `idle`: SCHED_IDLE (`chrt --idle -p 0 TID`; no privilege needed to lower): under the
  *   kernel's fair scheduler its weight is 3 against 1,024 for a normal thread, so it runs only
- *   on CPU time nothing else wants. Where `chrt` is absent (the distroless image) or refuses,
+ *   on CPU time nothing else wants. Where `chrt` is absent (the image ships it) or refuses,
  *   it falls back to `low`.
  * - `low`: nice 19 (weight 15).
  * - `normal`: unchanged.
