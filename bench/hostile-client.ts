@@ -11,10 +11,12 @@ export interface Tally {
   errors: Record<string, number>;
   over1s: number;
   latenciesMs: number[];
+  /** When each answered request was sent (epoch ms, as latenciesMs in order), to match slow ones with stalls. */
+  sentAtMs: number[];
   maxBytes: number;
 }
 
-export const newTally = (): Tally => ({ sent: 0, byStatus: {}, errors: {}, over1s: 0, latenciesMs: [], maxBytes: 0 });
+export const newTally = (): Tally => ({ sent: 0, byStatus: {}, errors: {}, over1s: 0, latenciesMs: [], sentAtMs: [], maxBytes: 0 });
 
 export function poster(port: number) {
   const agent = new https.Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false });
@@ -28,6 +30,7 @@ export function poster(port: number) {
         res.on('end', () => {
           const ms = performance.now() - started;
           tally.latenciesMs.push(ms);
+          tally.sentAtMs.push(performance.timeOrigin + started);
           if (ms > 1000) tally.over1s++;
           tally.maxBytes = Math.max(tally.maxBytes, bytes);
           const key = String(res.statusCode);

@@ -22,6 +22,6 @@ process.on('SIGTERM', () => {
   stop = true;
   void Promise.all(senders).then(() => {
     close();
-    process.stdout.write(`${JSON.stringify(tally)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...tally, sentAtMs: [] })}\n`);
   });
 });

@@ -17,7 +17,9 @@ import { createAnalysisPool } from '../src/server/analysis-pool.ts';
 import { buildWebhookApp } from '../src/server/app.ts';
 import { isolatedAdmit, isolatedAdmitRaw } from '../src/server/isolated-admit.ts';
 import { createMetrics } from '../src/server/metrics.ts';
+import { lowerThreadsNamed, type ThreadPriority } from '../src/server/thread-priority.ts';
 import { syntheticCluster } from './admit.ts';
+import { stallTracker, threadDelta, threadTimes } from './hostile-probe.ts';
 import { makeBenchCert } from './self-signed.ts';
 
 const config = defaultConfig();
@@ -25,8 +27,12 @@ const snapshot = snapshotFromObjects(syntheticCluster(Number(process.env.HOSTILE
 const cluster = { snapshot: () => snapshot };
 const registry = defaultRegistry();
 const metrics = createMetrics();
-const pool = createAnalysisPool({ config, cluster, onDepth: metrics.analysisDepth, onOutcome: metrics.analysisOutcome });
+// HOSTILE_WORKER_PRIORITY=idle|low|normal: the analysis worker thread's CPU priority (default: the pool's).
+const priority = process.env.HOSTILE_WORKER_PRIORITY as ThreadPriority | undefined;
+const pool = createAnalysisPool({ config, cluster, onDepth: metrics.analysisDepth, onOutcome: metrics.analysisOutcome, ...(priority ? { priority } : {}) });
 await pool.ready();
+// HOSTILE_V8_PRIORITY=idle|low (experiment): V8's platform threads (shared by both isolates).
+if (process.env.HOSTILE_V8_PRIORITY) lowerThreadsNamed('V8Worker', process.env.HOSTILE_V8_PRIORITY as ThreadPriority);
 const cert = makeBenchCert();
 let recording = false;
 const serviceMs: number[] = [];
@@ -34,10 +40,15 @@ const serviceMs: number[] = [];
 // modules and compiling schemas would dominate the max).
 const lag = monitorEventLoopDelay({ resolution: 1 });
 let elu: EventLoopUtilization | undefined;
+let threadsBefore = threadTimes('self');
+// GC pauses always; the 1 ms stall timer only with HOSTILE_TIMELINE=1 (it wakes the loop 1,000 times a second).
+let stalls: ReturnType<typeof stallTracker> | undefined;
 process.on('SIGUSR2', () => {
   recording = true;
   lag.enable();
   elu = performance.eventLoopUtilization();
+  threadsBefore = threadTimes('self');
+  stalls = stallTracker(process.env.HOSTILE_TIMELINE === '1' ? 5 : Infinity);
 });
 const decisions = { admit: createAdmit({ registry, config, cluster }), cheap: createAdmit({ registry, config, cluster: { snapshot: () => EMPTY_SNAPSHOT } }), pool };
 const app = buildWebhookApp({
@@ -64,7 +75,16 @@ process.on('SIGTERM', () => {
       eventLoopLagMs: { p50: ms(lag.percentile(50)), p99: ms(lag.percentile(99)), max: ms(lag.max) },
       busy: elu ? +performance.eventLoopUtilization(elu).utilization.toFixed(3) : null,
     };
-    process.stderr.write(`${JSON.stringify({ serverSideServiceDecisions: services, mainThreadWhileRecording: mainThread, metrics: keep })}\n`);
+    const threads = threadDelta(threadsBefore, threadTimes('self'));
+    const timeline = stalls?.stop() ?? { stalls: [], gc: [] };
+    const gc: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
+    for (const [, ms, kind] of timeline.gc) {
+      const row = (gc[kind] ??= { count: 0, totalMs: 0, maxMs: 0 });
+      row.count++;
+      row.totalMs = Math.round((row.totalMs + ms) * 10) / 10;
+      row.maxMs = Math.max(row.maxMs, ms);
+    }
+    process.stderr.write(`${JSON.stringify({ serverSideServiceDecisions: services, mainThreadWhileRecording: { ...mainThread, gc }, threadsWhileRecording: threads, metrics: keep, timeline })}\n`);
     cert.remove();
     return Promise.all([app.close(), pool.close()]);
   });

@@ -12,11 +12,22 @@
  *    sees them, the client's own event-loop lag, and on the server the Service decisions (arrival
  *    to decision) and the main thread's lag and busy share, since on a small shared machine the
  *    client's own CPU wait counts.
+ *    Also per thread of the three processes the CPU time run and the time waited for a CPU,
+ *    the machine's CPU time not the bench's and stolen by the hypervisor (a run with seconds
+ *    of either measured the neighbours), the main thread's GC pauses, and the slow Services
+ *    grouped into episodes (bench/hostile-probe.ts).
  * HOSTILE_PARTS (default 1,2,3) picks the parts; HOSTILE_RAW=0 has the server parse every body
  * on its main thread (as before large bodies went to the worker unparsed), for comparison.
+ * The server runs with node's --single-threaded-gc, as the chart starts it
+ * (HOSTILE_SERVER_FLAGS replaces the flags, '' for none) and its worker at the pool's default
+ * priority (HOSTILE_WORKER_PRIORITY=idle|low|normal). Part 3 knobs: HOSTILE_WARMUP_SECONDS
+ * (default 2; 0 as before) sends unrecorded first; HOSTILE_POLICY_NICE runs the policy senders at a nice
+ * value (in a cluster they are not on the webhook's cores); HOSTILE_TIMELINE=1 writes every
+ * event-loop stall and GC pause with its time to bench/results/hostile-timeline.json.
  * Results on stdout and in bench/results/hostile.json.
  */
 import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -24,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { fuzzCase, fuzzReview } from './fuzz-reviews.ts';
 import { newTally, poster, type Tally } from './hostile-client.ts';
+import { machineCpu, stallTracker, threadDelta, threadTimes } from './hostile-probe.ts';
 import { exposedServiceCreate, largePolicyReview } from './reviews.ts';
 
 const env = process.env;
@@ -36,10 +48,41 @@ const cfg = {
   policyClients: Number(env.HOSTILE_POLICY_CLIENTS ?? 4),
   /** Which parts to run, e.g. `3` for the latency part alone. */
   parts: new Set((env.HOSTILE_PARTS ?? '1,2,3').split(',').map(Number)),
+  /**
+   * Part 3: Services and policies sent for this long before recording starts. Without it the
+   * p99 of 5,000 Services is set by the first 0.1-0.6 s: this client's own event loop stalled
+   * 33-79 ms there (compiling its request path, TLS handshakes of the connections it opens as
+   * requests pile up), and even with no policy client the p99 was 1.7-9.6 ms.
+   */
+  warmupSeconds: Number(env.HOSTILE_WARMUP_SECONDS ?? 2),
+  /** Part 3: the policy senders' process at this nice value (a variant: in a cluster they are not on the webhook's cores). */
+  policyNice: Number(env.HOSTILE_POLICY_NICE ?? 0),
+  /** Part 3: record every event-loop stall and GC pause with its time (bench/results/hostile-timeline.json). */
+  timeline: env.HOSTILE_TIMELINE === '1',
 };
 
+/**
+ * Services slower than `overMs`, grouped into episodes (requests in flight at the same time):
+ * a few long episodes mean stalls (one GC, one descheduled thread), many short ones a steady cost.
+ */
+function slowEpisodes(t: Tally, overMs: number) {
+  const slow = t.sentAtMs.map((at, i) => [at, at + t.latenciesMs[i]!] as const).filter(([a, b]) => b - a > overMs).sort((x, y) => x[0] - y[0]);
+  const episodes: Array<{ from: number; to: number; n: number }> = [];
+  for (const [a, b] of slow) {
+    const last = episodes.at(-1);
+    if (last && a <= last.to) {
+      last.to = Math.max(last.to, b);
+      last.n++;
+    } else episodes.push({ from: a, to: b, n: 1 });
+  }
+  const longest = [...episodes].sort((x, y) => y.to - y.from - (x.to - x.from)).slice(0, 5);
+  return { overMs, count: slow.length, episodes: episodes.length, longestMs: longest.map((e) => ({ ms: Math.round(e.to - e.from), services: e.n })) };
+}
+
 async function main(): Promise<void> {
-  const server = spawn(process.execPath, [fileURLToPath(new URL('./hostile-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // As the chart starts it (README "Bounded work and isolation"); HOSTILE_SERVER_FLAGS='' compares without.
+  const serverFlags = (env.HOSTILE_SERVER_FLAGS ?? '--single-threaded-gc').split(' ').filter(Boolean);
+  const server = spawn(process.execPath, [...serverFlags, fileURLToPath(new URL('./hostile-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'pipe'] });
   let serverErr = '';
   server.stderr!.on('data', (d: Buffer) => (serverErr += d.toString()));
   const [first] = (await once(server.stdout!, 'data')) as [Buffer];
@@ -91,6 +134,7 @@ async function main(): Promise<void> {
   const services = newTally();
   let stop = !cfg.parts.has(3);
   let stopPolicies: () => Promise<void> = async () => {};
+  let policyPid: number | undefined;
   if (!stop && cfg.policyClients > 0 && env.HOSTILE_POLICY_PROCESS === '0') {
     const policyBody = JSON.stringify(largePolicyReview(1000, 4));
     const senders = Array.from({ length: cfg.policyClients }, async () => {
@@ -99,6 +143,8 @@ async function main(): Promise<void> {
     stopPolicies = async () => void (await Promise.all(senders));
   } else if (!stop && cfg.policyClients > 0) {
     const child = spawn(process.execPath, [fileURLToPath(new URL('./hostile-policies.ts', import.meta.url)), String(port), String(cfg.policyClients)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    policyPid = child.pid;
+    if (cfg.policyNice !== 0) setPriority(child.pid!, cfg.policyNice);
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     await once(child.stdout!, 'data');
@@ -109,24 +155,36 @@ async function main(): Promise<void> {
     };
   }
   const pending: Promise<void>[] = [];
+  /** Services at 500/s for `seconds` into `tally`. */
+  const pace = (seconds: number, tally: Tally) =>
+    new Promise<void>((resolve) => {
+      const from = performance.now();
+      const timer = setInterval(() => {
+        const due = Math.floor(((performance.now() - from) / 1000) * 500);
+        while (tally.sent < due) pending.push(post('/mutate', serviceBody, tally));
+        if (stop || performance.now() - from >= seconds * 1000) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 2);
+    });
+  // Unrecorded: the senders' first connections and the server's first policies (compiling the
+  // policy path), which a webhook serving for a while has long behind it.
+  if (cfg.warmupSeconds > 0) await pace(cfg.warmupSeconds, newTally());
   server.kill('SIGUSR2');
   // The client's own event loop: a lag here is latency the server never caused.
   const clientLag = monitorEventLoopDelay({ resolution: 1 });
   clientLag.enable();
-  const started = performance.now();
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const due = Math.floor(((performance.now() - started) / 1000) * 500);
-      while (services.sent < due) pending.push(post('/mutate', serviceBody, services));
-      if (stop || performance.now() - started >= cfg.seconds * 1000) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 2);
-  });
+  const clientStalls = stallTracker(cfg.timeline ? 5 : Infinity);
+  const readThreads = () => ({ server: threadTimes(server.pid!), client: threadTimes('self'), policies: policyPid ? threadTimes(policyPid) : new Map(), machine: machineCpu() });
+  const threadsBefore = readThreads();
+  let threadsAfter = threadsBefore;
+  await pace(cfg.seconds, services);
   stop = true;
+  threadsAfter = readThreads();
   await Promise.all([...pending, stopPolicies()]);
   clientLag.disable();
+  const clientTimeline = clientStalls.stop();
 
   close();
   stopping = true;
@@ -149,6 +207,14 @@ async function main(): Promise<void> {
     maxMs: +Math.max(...t.latenciesMs).toFixed(2),
     maxReplyBytes: t.maxBytes,
   });
+  const serverOut = JSON.parse(serverErr.trim().split('\n').at(-1) ?? '{}') as { timeline?: unknown };
+  const serverTimeline = serverOut.timeline;
+  delete serverOut.timeline;
+  const threads = Object.fromEntries((['server', 'client', 'policies'] as const).map((k) => [k, threadDelta(threadsBefore[k], threadsAfter[k])]));
+  // CPU time the whole machine spent, and how much of it was not the bench's three processes.
+  const ours = Object.values(threads).flatMap((t) => Object.values(t)).reduce((n, r) => n + r.runMs, 0);
+  const machineBusyMs = threadsAfter.machine.busyMs - threadsBefore.machine.busyMs;
+  const machine = { busyMs: machineBusyMs, idleMs: threadsAfter.machine.idleMs - threadsBefore.machine.idleMs, stealMs: threadsAfter.machine.stealMs - threadsBefore.machine.stealMs, notTheBenchMs: Math.round(machineBusyMs - ours) };
   const out = {
     node: process.version,
     seed: cfg.seed,
@@ -159,12 +225,21 @@ async function main(): Promise<void> {
       services: summary(services),
       policies: summary(policies),
       clientEventLoopLagMs: { p50: +(clientLag.percentile(50) / 1e6).toFixed(2), p99: +(clientLag.percentile(99) / 1e6).toFixed(2), max: +(clientLag.max / 1e6).toFixed(2) },
+      slowServices: slowEpisodes(services, 10),
+      // Per thread name: CPU time run, and time spent runnable waiting for a CPU, during part 3.
+      threadsMs: threads,
+      machineCpuMs: machine,
+      policyProcessNice: cfg.policyNice,
     },
-    server: JSON.parse(serverErr.trim().split('\n').at(-1) ?? '{}') as unknown,
+    server: serverOut,
   };
   console.log(JSON.stringify(out, null, 2));
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('./results/hostile.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+  if (cfg.timeline) {
+    const timeline = { services: services.sentAtMs.map((at, i) => [Math.round(at * 10) / 10, +services.latenciesMs[i]!.toFixed(2)]), client: clientTimeline, server: serverTimeline };
+    writeFileSync(new URL('./results/hostile-timeline.json', import.meta.url), `${JSON.stringify(timeline)}\n`);
+  }
 }
 
 await main();

@@ -128,7 +128,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   // The bound ports (a port of 0 picks a free one).
   const bound = (server: { address(): unknown }) => (server.address() as AddressInfo).port;
-  log.info({ webhook: `https://${values.host}:${bound(app.server)}`, probes: `http://${values.host}:${bound(probe.app.server)}`, certExpires: pair.validTo }, 'clusterip-guard serving');
+  // How the analysis is kept off the main thread's CPU (README "Bounded work and isolation"):
+  // the worker's priority, and whether node was started with --single-threaded-gc.
+  const analysis = { workerPriority: pool.workerPriority()?.priority, singleThreadedGc: process.execArgv.includes('--single-threaded-gc') };
+  log.info({ webhook: `https://${values.host}:${bound(app.server)}`, probes: `http://${values.host}:${bound(probe.app.server)}`, certExpires: pair.validTo, analysis }, 'clusterip-guard serving');
   const shutdown = installShutdown({
     apps: [app],
     probe,

@@ -37,6 +37,7 @@ import type { Config } from '../config/types.ts';
 import type { Stage } from '../rules/types.ts';
 import type { Fallback } from './isolated-admit.ts';
 import { snapshotMessages } from './snapshot-sync.ts';
+import { DEFAULT_ANALYSIS_PRIORITY, type Applied, type ThreadPriority } from './thread-priority.ts';
 
 export type SkipReason = 'queue-full' | 'budget' | 'worker-failed';
 export type Outcome = { decision: Decision } | { skipped: SkipReason };
@@ -58,6 +59,11 @@ export interface AnalysisPoolOptions {
   cluster: Pick<ClusterState, 'snapshot'>;
   budgetMs?: number;
   queueLimit?: number;
+  /**
+   * The worker thread's CPU priority (thread-priority.ts); default `idle`, so that on a busy
+   * node a policy analysis only gets CPU time the main thread does not want.
+   */
+  priority?: ThreadPriority;
   logger?: Logger | false;
   /** Called on every change of the queue (waiting + running) and with each outcome, for metrics. */
   onDepth?: (depth: number) => void;
@@ -69,6 +75,8 @@ export interface AnalysisPool {
   analyseRaw(stage: Stage, bytes: Uint8Array): Promise<RawOutcome>;
   /** Reviews waiting or running. */
   depth(): number;
+  /** The CPU priority the current worker thread runs at (once it has loaded), with its thread id. */
+  workerPriority(): Applied | undefined;
   /** Resolves once the current worker has loaded and holds the snapshot (start-up waits for it before listening). */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -90,6 +98,7 @@ interface Task {
 
 interface WorkerMessage {
   ready?: true;
+  priority?: Applied;
   id?: number;
   uid?: string;
   decision?: Decision;
@@ -115,6 +124,7 @@ export function createAnalysisPool(opts: AnalysisPoolOptions): AnalysisPool {
   let resolveReady: () => void = () => {};
   /** The snapshot the current worker holds (all its parts posted). */
   let posted: ClusterSnapshot | null = null;
+  let applied: Applied | undefined;
 
   const depth = () => queue.length + (running ? 1 : 0);
   const finish = (task: Task, outcome: RawOutcome): void => {
@@ -133,11 +143,16 @@ export function createAnalysisPool(opts: AnalysisPoolOptions): AnalysisPool {
     syncing = false;
     posted = null;
     current.unref();
-    current.postMessage({ type: 'config', config: opts.config });
+    current.postMessage({ type: 'config', config: opts.config, priority: opts.priority ?? DEFAULT_ANALYSIS_PRIORITY });
     onReady = new Promise((resolve) => (resolveReady = resolve));
     current.on('message', (msg: WorkerMessage) => {
       if (current !== worker) return; // a terminated worker's late answer
-      if (msg.ready) ready = true;
+      if (msg.ready) {
+        ready = true;
+        applied = msg.priority;
+        if (msg.priority?.reason) log?.warn({ applied: msg.priority }, 'the analysis worker runs at a higher CPU priority than asked');
+        else log?.debug({ applied: msg.priority }, 'analysis worker ready');
+      }
       else if (running !== null && running.id === msg.id) {
         const task = running;
         if (msg.fallback) {
@@ -230,6 +245,7 @@ export function createAnalysisPool(opts: AnalysisPoolOptions): AnalysisPool {
       submit(stage, { type: 'review', request }).then((o): Outcome => ('decision' in o ? { decision: o.decision } : 'skipped' in o ? { skipped: o.skipped } : { skipped: 'worker-failed' })),
     analyseRaw: (stage, bytes) => submit(stage, { type: 'raw', bytes }),
     depth,
+    workerPriority: () => applied,
     ready: () => onReady,
     async close() {
       closed = true;

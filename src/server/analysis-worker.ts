@@ -3,10 +3,11 @@
  * main thread (`createAdmit`, default rules), over its copy of the cluster snapshot, which the
  * pool keeps in step (snapshot-sync.ts).
  *
- * Messages in: `{ type: 'config', config }` once, snapshot parts and commits, and
+ * Messages in: `{ type: 'config', config, priority }` once (this thread's CPU priority is
+ * lowered to `priority` then: thread-priority.ts), snapshot parts and commits, and
  * `{ type: 'review', id, stage, request }` (parsed on the main thread) or
  * `{ type: 'raw', id, stage, bytes }` (a large body: parsed and checked here, as the main thread
- * would). Out: `{ ready: true }` once loaded; per review `{ id, uid, decision }`, or
+ * would). Out: `{ ready: true, priority }` once loaded (the priority applied); per review `{ id, uid, decision }`, or
  * `{ id, refused }` (the 400's message), or `{ id, error }`. Before analysing a raw policy
  * review it posts `{ id, uid, fallback }`: the policy's own checks, which the pool answers
  * with if the budget runs out first.
@@ -21,9 +22,10 @@ import type { Stage } from '../rules/types.ts';
 import { fallback, isAnalysed } from './isolated-admit.ts';
 import { checkReviewBytes } from './review-check.ts';
 import { isSnapshotMessage, snapshotReplica, type SnapshotMessage } from './snapshot-sync.ts';
+import { lowerThreadPriority, type ThreadPriority } from './thread-priority.ts';
 
 type Message =
-  | { type: 'config'; config: Config }
+  | { type: 'config'; config: Config; priority: ThreadPriority }
   | SnapshotMessage
   | { type: 'review'; id: number; stage: Stage; request: AdmissionRequest }
   | { type: 'raw'; id: number; stage: Stage; bytes: Uint8Array };
@@ -39,7 +41,7 @@ port.on('message', (msg: Message) => {
     const registry = defaultRegistry();
     admit = createAdmit({ registry, config: msg.config, cluster: replica });
     cheap = createAdmit({ registry, config: msg.config, cluster: { snapshot: () => EMPTY_SNAPSHOT } });
-    port.postMessage({ ready: true });
+    port.postMessage({ ready: true, priority: lowerThreadPriority(msg.priority) });
   } else {
     try {
       let request: AdmissionRequest;

@@ -129,6 +129,7 @@ t.test('final stage: distroless, non-root, no shell needed', async (t) => {
   const argv = [...(entrypoint.at(-1) ?? []), ...(cmd.at(-1) ?? [])];
   t.ok(argv.includes('dist/main.js'), `runs dist/main.js: ${argv.join(' ')}`);
   t.match(argv[0] ?? '', /node$/, 'through node');
+  t.ok(argv.indexOf('--single-threaded-gc') > 0 && argv.indexOf('--single-threaded-gc') < argv.indexOf('dist/main.js'), 'node runs with --single-threaded-gc');
   t.equal(argv[argv.indexOf('dist/main.js') + 1], 'serve', 'default command is serve');
   t.equal(argv[argv.indexOf('--port') + 1], '8443');
   t.equal(argv[argv.indexOf('--probe-port') + 1], '9090');

@@ -1,4 +1,5 @@
 /** Policy analysis in the worker pool: same answers, bounded waits, Services never behind a policy. */
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { createAdmit } from '../../src/admission/decide.ts';
 import type { AdmissionRequest } from '../../src/admission/types.ts';
@@ -204,4 +205,27 @@ t.test('the worker follows the cluster: after a change it decides over the new s
     const outcome = await p.analyse('validate', request);
     t.same('decision' in outcome && outcome.decision, over(next), next === guide ? 'over the guide cluster' : 'over the synthetic cluster');
   }
+});
+
+t.test('the worker thread runs at the lowest CPU priority, the main thread as it was', async (t) => {
+  const sched = (tid: number | 'self') => {
+    const text = readFileSync(tid === 'self' ? '/proc/thread-self/sched' : `/proc/self/task/${tid}/sched`, 'utf8');
+    return { policy: Number(/^policy\s*:\s*(\d+)/m.exec(text)![1]), prio: Number(/^prio\s*:\s*(\d+)/m.exec(text)![1]) };
+  };
+  const main = sched('self');
+  for (const [asked, want] of [
+    // SCHED_IDLE is policy 5; nice 19 is prio 139 under SCHED_OTHER (0).
+    ['idle', { policy: 5 }],
+    ['low', { policy: 0, prio: 139 }],
+    ['normal', main],
+  ] as const) {
+    const p = await pool({ priority: asked });
+    const applied = p.workerPriority()!;
+    t.equal(applied.priority, asked, `${asked}: applied as asked (${applied.reason ?? 'no fallback'})`);
+    if (asked !== 'normal') t.match(sched(applied.tid!), want, `${asked}: the worker thread's scheduling`);
+    t.same(sched('self'), main, `${asked}: the main thread is unchanged`);
+    t.equal((await p.analyse('validate', policyReview(1))).constructor, Object, `${asked}: still analyses`);
+    await p.close();
+  }
+  t.equal((await pool()).workerPriority()!.priority, 'idle', 'idle by default');
 });
