@@ -44,7 +44,8 @@ import type { KubeObject } from '../src/admission/types.ts';
 import { DEFAULT_SLICE_MS, SCAN_PAUSE, scanInSlices, type ScanPause } from '../src/audit/background.ts';
 import { createAuditMetrics } from '../src/audit/metrics.ts';
 import { buildReports } from '../src/audit/openreports.ts';
-import { createScanProcess, type CpuPriority } from '../src/audit/scan-process.ts';
+import type { CpuPriority } from '../src/cpu-priority.ts';
+import { createScanProcess } from '../src/audit/scan-process.ts';
 import { snapshotFromObjects } from '../src/cluster/manifests.ts';
 import { defaultConfig } from '../src/config/load.ts';
 import { defaultRegistry } from '../src/rules/index.ts';
@@ -144,8 +145,8 @@ async function main(): Promise<void> {
   const threads = {
     worker: threadFor('worker', undefined, servePause),
     'worker-nopause': threadFor('worker-nopause', undefined, null),
-    'worker-nice19': threadFor('worker-nice19', 'nice 19', null),
-    'worker-nice0': threadFor('worker-nice0', 'unchanged', null),
+    'worker-nice19': threadFor('worker-nice19', 'low', null),
+    'worker-nice0': threadFor('worker-nice0', 'normal', null),
     'worker-alt-cap': threadFor('worker-alt-cap', undefined, servePause, altHeapMb),
   };
   const startWorker = async (thread: ReturnType<typeof threadFor>): Promise<void> => {

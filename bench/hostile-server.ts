@@ -17,7 +17,7 @@ import { createAnalysisPool } from '../src/server/analysis-pool.ts';
 import { buildWebhookApp } from '../src/server/app.ts';
 import { isolatedAdmit, isolatedAdmitRaw } from '../src/server/isolated-admit.ts';
 import { createMetrics } from '../src/server/metrics.ts';
-import { lowerThreadsNamed, type ThreadPriority } from '../src/server/thread-priority.ts';
+import { lowerThreadsNamed, type CpuPriority } from '../src/cpu-priority.ts';
 import { syntheticCluster } from './admit.ts';
 import { stallTracker, threadDelta, threadTimes } from './hostile-probe.ts';
 import { makeBenchCert } from './self-signed.ts';
@@ -28,11 +28,11 @@ const cluster = { snapshot: () => snapshot };
 const registry = defaultRegistry();
 const metrics = createMetrics();
 // HOSTILE_WORKER_PRIORITY=idle|low|normal: the analysis worker thread's CPU priority (default: the pool's).
-const priority = process.env.HOSTILE_WORKER_PRIORITY as ThreadPriority | undefined;
+const priority = process.env.HOSTILE_WORKER_PRIORITY as CpuPriority | undefined;
 const pool = createAnalysisPool({ config, cluster, onDepth: metrics.analysisDepth, onOutcome: metrics.analysisOutcome, ...(priority ? { priority } : {}) });
 await pool.ready();
 // HOSTILE_V8_PRIORITY=idle|low (experiment): V8's platform threads (shared by both isolates).
-if (process.env.HOSTILE_V8_PRIORITY) lowerThreadsNamed('V8Worker', process.env.HOSTILE_V8_PRIORITY as ThreadPriority);
+if (process.env.HOSTILE_V8_PRIORITY) lowerThreadsNamed('V8Worker', process.env.HOSTILE_V8_PRIORITY as CpuPriority);
 const cert = makeBenchCert();
 let recording = false;
 const serviceMs: number[] = [];

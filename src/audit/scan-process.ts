@@ -34,6 +34,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { siblingModule } from '../sibling-module.ts';
 import type { Config } from '../config/types.ts';
+import type { CpuPriority } from '../cpu-priority.ts';
 import type { ScanPause } from './background.ts';
 import type { AuditMetrics } from './metrics.ts';
 
@@ -47,14 +48,12 @@ export interface ScanWorkerData {
   dryRun?: boolean;
   /** How often the scheduler looks for a due scan (background.ts; default 1000). */
   pollMs?: number;
-  /** The CPU priority to take: default SCHED_IDLE (falling back to nice 19); others for benches to compare. */
+  /** The CPU priority to take (lowerProcessPriority): default `idle`, falling back to `low`; others for benches to compare. */
   cpuPriority?: CpuPriority;
   /** The scan's short sleeps: default SCAN_PAUSE (background.ts), null for none (benches compare). */
   pause?: ScanPause | null;
 }
 
-/** What the scan process asks for and reports as in effect (scan-worker.ts lowerPriority). */
-export type CpuPriority = 'SCHED_IDLE' | 'nice 19' | 'unchanged';
 
 export type ScanWorkerMessage =
   | { type: 'priority'; cpuPriority: CpuPriority }

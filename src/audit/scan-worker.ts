@@ -11,19 +11,18 @@
  * stops the scan by killing the process; when the parent is gone (the IPC channel closes) the
  * process exits at once, so no report is written without a lease holder behind it.
  */
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../admission/types.ts';
+import { lowerProcessPriority } from '../cpu-priority.ts';
 import { startClusterState } from '../cluster/informers.ts';
 import { snapshotFromObjects } from '../cluster/manifests.ts';
 import type { ClusterState } from '../cluster/types.ts';
 import { defaultRegistry } from '../rules/index.ts';
 import { SCAN_PAUSE, startBackgroundReports } from './background.ts';
 import { writeReports } from './report-writer.ts';
-import type { CpuPriority, ScanWorkerData, ScanWorkerMessage } from './scan-process.ts';
+import type { ScanWorkerData, ScanWorkerMessage } from './scan-process.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 process.on('disconnect', () => process.exit(0));
@@ -39,54 +38,9 @@ const die = (err: unknown): void => {
 process.on('uncaughtException', die);
 process.on('unhandledRejection', die);
 
-/** SCHED_IDLE in the `policy` field (41) of /proc/<pid>/task/<tid>/stat. */
-const SCHED_IDLE = 5;
-const policyOf = (tid: string): number => {
-  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
-};
-
-/**
- * Every thread of this process (the event loop, V8's GC helpers, libuv's pool; threads started
- * later inherit it) at the lowest CPU priority, and says which one is in effect:
- * - `nice 19` first (a thread's nice value is its own, `/proc/self/task` lists them);
- * - then, where `chrt` (util-linux) is on the PATH, the SCHED_IDLE policy (`chrt --idle
- *   --all-tasks` on this process; lowering one's own policy needs no privilege, and Node has no
- *   call for it). Why: under Linux's EEVDF scheduler a woken nice-0 task may wait for a running
- *   nice-19 task to end its slice, so admission's threads and GC helpers can wait milliseconds
- *   behind the scan; a SCHED_IDLE task is preempted by any other at once and a CPU
- *   running only such tasks counts as idle when a woken task is placed. In one bench run
- *   (6 rounds) admission p99 with the scan was 1.83 ms at SCHED_IDLE against 3.77 ms at nice 19
- *   (0.89 ms with no scan), lower in 5 of 6 rounds.
- * Elsewhere, or where refused, the process keeps what it got.
- */
-function lowerPriority(wanted: CpuPriority): CpuPriority {
-  let tids: string[];
-  try {
-    tids = readdirSync('/proc/self/task');
-  } catch {
-    return 'unchanged'; // not Linux: nothing to lower
-  }
-  let effect: CpuPriority = 'unchanged';
-  try {
-    for (const tid of tids) setPriority(Number(tid), 19);
-    effect = 'nice 19';
-  } catch {
-    // refused: keep the priority
-  }
-  if (wanted !== 'SCHED_IDLE') return effect;
-  try {
-    execFileSync('chrt', ['--idle', '--all-tasks', '--pid', '0', String(process.pid)], { stdio: 'ignore', timeout: 10_000 });
-    if (readdirSync('/proc/self/task').every((tid) => policyOf(tid) === SCHED_IDLE)) effect = 'SCHED_IDLE';
-  } catch {
-    // no chrt, or refused: nice 19 stays
-  }
-  return effect;
-}
-
 const data = await new Promise<ScanWorkerData>((resolve) => process.once('message', (m: { type: 'start'; data: ScanWorkerData }) => resolve(m.data)));
-const wanted = data.cpuPriority ?? 'SCHED_IDLE';
-post({ type: 'priority', cpuPriority: wanted === 'unchanged' ? 'unchanged' : lowerPriority(wanted) });
+// Admission's threads and GC helpers must never wait behind the scan (src/cpu-priority.ts).
+post({ type: 'priority', cpuPriority: lowerProcessPriority(data.cpuPriority ?? 'idle') });
 
 /** Log fields as plain data (an Error becomes its message and stack), so any of them can be posted. */
 function plain(obj: object): Record<string, unknown> {

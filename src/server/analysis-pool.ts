@@ -37,7 +37,7 @@ import type { Config } from '../config/types.ts';
 import type { Stage } from '../rules/types.ts';
 import type { Fallback } from './isolated-admit.ts';
 import { snapshotMessages } from './snapshot-sync.ts';
-import { DEFAULT_ANALYSIS_PRIORITY, type Applied, type ThreadPriority } from './thread-priority.ts';
+import { DEFAULT_ANALYSIS_PRIORITY, type Applied, type CpuPriority } from '../cpu-priority.ts';
 
 export type SkipReason = 'queue-full' | 'budget' | 'worker-failed';
 export type Outcome = { decision: Decision } | { skipped: SkipReason };
@@ -60,10 +60,10 @@ export interface AnalysisPoolOptions {
   budgetMs?: number;
   queueLimit?: number;
   /**
-   * The worker thread's CPU priority (thread-priority.ts); default `idle`, so that on a busy
+   * The worker thread's CPU priority (src/cpu-priority.ts); default `idle`, so that on a busy
    * node a policy analysis only gets CPU time the main thread does not want.
    */
-  priority?: ThreadPriority;
+  priority?: CpuPriority;
   logger?: Logger | false;
   /** Called on every change of the queue (waiting + running) and with each outcome, for metrics. */
   onDepth?: (depth: number) => void;

@@ -4,7 +4,7 @@
  * pool keeps in step (snapshot-sync.ts).
  *
  * Messages in: `{ type: 'config', config, priority }` once (this thread's CPU priority is
- * lowered to `priority` then: thread-priority.ts), snapshot parts and commits, and
+ * lowered to `priority` then: src/cpu-priority.ts), snapshot parts and commits, and
  * `{ type: 'review', id, stage, request }` (parsed on the main thread) or
  * `{ type: 'raw', id, stage, bytes }` (a large body: parsed and checked here, as the main thread
  * would). Out: `{ ready: true, priority }` once loaded (the priority applied); per review `{ id, uid, decision }`, or
@@ -22,10 +22,10 @@ import type { Stage } from '../rules/types.ts';
 import { fallback, isAnalysed } from './isolated-admit.ts';
 import { checkReviewBytes } from './review-check.ts';
 import { isSnapshotMessage, snapshotReplica, type SnapshotMessage } from './snapshot-sync.ts';
-import { lowerThreadPriority, type ThreadPriority } from './thread-priority.ts';
+import { lowerCpuPriority, type CpuPriority } from '../cpu-priority.ts';
 
 type Message =
-  | { type: 'config'; config: Config; priority: ThreadPriority }
+  | { type: 'config'; config: Config; priority: CpuPriority }
   | SnapshotMessage
   | { type: 'review'; id: number; stage: Stage; request: AdmissionRequest }
   | { type: 'raw'; id: number; stage: Stage; bytes: Uint8Array };
@@ -41,7 +41,7 @@ port.on('message', (msg: Message) => {
     const registry = defaultRegistry();
     admit = createAdmit({ registry, config: msg.config, cluster: replica });
     cheap = createAdmit({ registry, config: msg.config, cluster: { snapshot: () => EMPTY_SNAPSHOT } });
-    port.postMessage({ ready: true, priority: lowerThreadPriority(msg.priority) });
+    port.postMessage({ ready: true, priority: lowerCpuPriority(msg.priority) });
   } else {
     try {
       let request: AdmissionRequest;

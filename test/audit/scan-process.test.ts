@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import t from 'tap';
 import { createAuditMetrics } from '../../src/audit/metrics.ts';
-import { createScanProcess, type CpuPriority } from '../../src/audit/scan-process.ts';
+import type { CpuPriority } from '../../src/cpu-priority.ts';
+import { createScanProcess } from '../../src/audit/scan-process.ts';
 import { config } from '../helpers.ts';
 import { guide, guideCluster } from '../rules/guide.ts';
 import { ObjectStore } from './object-store.ts';
@@ -145,7 +146,7 @@ async function priorityOf(t: { teardown(fn: () => unknown): void }, path?: strin
 t.test('every thread of the scan process runs at SCHED_IDLE where chrt is on the PATH, at nice 19 otherwise, and the log says which', async (t) => {
   const { reported, threads, lines } = await priorityOf(t);
   const chrt = onPath('chrt');
-  t.equal(reported, chrt ? 'SCHED_IDLE' : 'nice 19', `chrt ${chrt ? 'is' : 'is not'} on this PATH`);
+  t.equal(reported, chrt ? 'idle' : 'low', `chrt ${chrt ? 'is' : 'is not'} on this PATH`);
   t.ok(threads.length >= 5, `the event loop and V8's helper threads (${threads.length})`);
   for (const th of threads) t.same({ policy: th.policy, nice: th.nice }, { policy: chrt ? 5 : 0, nice: 19 }, `thread ${th.tid}`);
   t.match(lines.find((l) => l.msg === 'audit scan process started')?.obj, { cpuPriority: reported }, 'logged by the supervisor');
@@ -153,6 +154,6 @@ t.test('every thread of the scan process runs at SCHED_IDLE where chrt is on the
 
 t.test('without chrt the scan process falls back to nice 19 on every thread', async (t) => {
   const { reported, threads } = await priorityOf(t, mkdtempSync(join(tmpdir(), 'no-chrt-')));
-  t.equal(reported, 'nice 19');
+  t.equal(reported, 'low');
   for (const th of threads) t.same({ policy: th.policy, nice: th.nice }, { policy: 0, nice: 19 }, `thread ${th.tid}: SCHED_OTHER at nice 19`);
 });
