@@ -6,6 +6,11 @@ import { ALL_RULES } from './rules/index.ts';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    // `clusterip-guard serve --help` is help, whatever else the line holds.
+    process.stdout.write(USAGE);
+    return 0;
+  }
   switch (command) {
     case 'serve': {
       const { serveCommand } = await import('./cli/serve-command.ts');

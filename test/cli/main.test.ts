@@ -17,6 +17,15 @@ t.test('usage errors exit 2 with the code and usage', async (t) => {
   }
 });
 
+t.test('--help or -h after any command prints the usage and exits 0', async (t) => {
+  for (const args of [['--help'], ['serve', '--help'], ['check', '-f', 'x.yaml', '-h'], ['explain', '--help'], ['audit', '-h']]) {
+    const r = cli(...args);
+    t.equal(r.status, 0, args.join(' '));
+    t.match(r.stdout, /^Usage:/, args.join(' '));
+    t.equal(r.stderr, '', args.join(' '));
+  }
+});
+
 t.test('an invalid config stops serve before it listens, exit 1 with the schema errors', async (t) => {
   const file = join(dir, 'bad.yaml');
   writeFileSync(file, 'network:\n  podCIDRs: [not-a-cidr]\nrules:\n  gnp-schema: loud\n');
