@@ -38,9 +38,9 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 # chrt (util-linux, in every Debian image; it needs only glibc, which the distroless base has):
-# the background-scan process runs `chrt --idle` on itself to take the SCHED_IDLE policy, so
-# admission preempts it at once (src/audit/scan-worker.ts; without chrt it stays at nice 19);
-# the policy-analysis worker thread does the same to itself (src/cpu-priority.ts).
+# the background-scan process and the policy-analysis worker thread run `chrt --idle` on
+# themselves to take the SCHED_IDLE policy, so admission preempts them at once
+# (src/cpu-priority.ts; without chrt they stay at nice 19).
 COPY --from=build /usr/bin/chrt /usr/bin/chrt
 # The distroless "nonroot" user, numeric so that Kubernetes' runAsNonRoot check can verify it.
 # The files above stay owned by root: the process can read its code but not change it.
