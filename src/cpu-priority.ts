@@ -1,6 +1,6 @@
 /**
  * Lowering CPU priority, for work that must never hold up admission: the policy-analysis worker
- * thread (lowerCpuPriority) and the background-scan process (lowerProcessPriority). On Linux
+ * thread (lowerThreadPriority) and the background-scan process (lowerProcessPriority). On Linux
  * a thread's scheduling policy and nice value are its own: a thread's id is the last part of
  * `/proc/thread-self` (`PID/task/TID`), `/proc/self/task` lists a process's threads, and
  * `setpriority` or `sched_setscheduler` on an id changes that thread alone. Lowering one's own
@@ -15,7 +15,7 @@
  * - `normal`: unchanged.
  *
  * @example
- *   const applied = lowerCpuPriority('idle'); // { priority: 'idle' | 'low' | 'normal', reason? }
+ *   const applied = lowerThreadPriority('idle'); // { priority: 'idle' | 'low' | 'normal', reason? }
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -38,7 +38,7 @@ export interface Applied {
  * collection helpers, background compilation) and libuv's threads serve the whole process, the
  * main thread included, so they are left alone.
  */
-export function lowerCpuPriority(wanted: CpuPriority): Applied {
+export function lowerThreadPriority(wanted: CpuPriority): Applied {
   if (wanted === 'normal') return { priority: 'normal' };
   let tid: number;
   try {

@@ -22,7 +22,7 @@ import type { Stage } from '../rules/types.ts';
 import { fallback, isAnalysed } from './isolated-admit.ts';
 import { checkReviewBytes } from './review-check.ts';
 import { isSnapshotMessage, snapshotReplica, type SnapshotMessage } from './snapshot-sync.ts';
-import { lowerCpuPriority, type CpuPriority } from '../cpu-priority.ts';
+import { lowerThreadPriority, type CpuPriority } from '../cpu-priority.ts';
 
 type Message =
   | { type: 'config'; config: Config; priority: CpuPriority }
@@ -41,7 +41,7 @@ port.on('message', (msg: Message) => {
     const registry = defaultRegistry();
     admit = createAdmit({ registry, config: msg.config, cluster: replica });
     cheap = createAdmit({ registry, config: msg.config, cluster: { snapshot: () => EMPTY_SNAPSHOT } });
-    port.postMessage({ ready: true, priority: lowerCpuPriority(msg.priority) });
+    port.postMessage({ ready: true, priority: lowerThreadPriority(msg.priority) });
   } else {
     try {
       let request: AdmissionRequest;
