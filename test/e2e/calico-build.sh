@@ -116,7 +116,7 @@ build_calico() {
   [ -n "$src" ] && [ -f "$src/go.mod" ] || die "module download of $CALICO_MOD@$CIG_CALICO_VERSION gave no directory"
   calico_extract_crds "$src"
   [ "$what" = crds ] && return 0
-  download github.com/projectcalico/api "$CIG_CALICO_API_VERSION" >/dev/null || exit 1
+  calico_download github.com/projectcalico/api "$CIG_CALICO_API_VERSION" >/dev/null || exit 1
   calico_write_wrapper "$src"
   build_calico_one calico-felix "$CALICO_MOD/felix/cmd/calico-felix"
   build_calico_one calico-apiserver "$CALICO_MOD/apiserver/cmd/apiserver"
