@@ -189,7 +189,7 @@ const stagesFor = recentMemo(16, (policies: readonly CompiledPolicy[], hep: Host
   const selected: CompiledPolicy[] = [];
   for (let i = 0; i < policies.length; i++) {
     const p = policies[i]!;
-    if (governsIngress(p) && selectsHostEndpoint(p, hep) && (invalidPolicies !== 'policy-missing' || p.invalid.length === 0)) selected.push(p);
+    if (governsIngress(p) && selectsHostEndpoint(p, hep) && (invalidPolicies !== 'policy-missing' || !p.invalid)) selected.push(p);
   }
   selected.sort(comparePolicies);
   // One pass over the sorted list keeps each stage in Felix order.

@@ -5,10 +5,11 @@
  *
  * Fields follow api/pkg/apis/projectcalico/v3/globalnetworkpolicy.go and
  * policy_common.go (both API groups carry the same spec). Compilation never
- * throws: whatever Calico would reject is listed in `invalid` (with the field
- * path) and a rule with any invalid piece matches nothing. The `gnp-schema`
- * rule reports those problems to the user (`problems`, each with Calico's
- * reason and the releases it holds for); no other code re-checks the fields.
+ * throws: whatever Calico would reject is listed in `problems` (with the field
+ * path, Calico's reason and the releases it holds for) and a rule with any
+ * piece invalid at the default release (`invalid`) matches nothing. The
+ * `gnp-schema` rule reports those problems to the user; no other code
+ * re-checks the fields.
  */
 import type { KubeObject } from '../admission/types.ts';
 import { NetSet, NetSyntaxError, parseNet, versionBit, type IPVersion, type Net } from './nets.ts';
@@ -91,8 +92,8 @@ export interface CompiledRule {
   readonly httpConstrained: boolean;
   readonly source: CompiledEntity;
   readonly destination: CompiledEntity;
-  /** Problems at the default Calico release, each `path: message`. Non-empty means the rule matches nothing. */
-  readonly invalid: readonly string[];
+  /** True when one of `problems` holds at the default Calico release: the rule then matches nothing. */
+  readonly invalid: boolean;
   /** The rule's problems with their paths, Calico's reasons and the releases they hold for. */
   readonly problems: readonly Problem[];
 }
@@ -119,8 +120,8 @@ export interface CompiledPolicy {
   readonly doNotTrack: boolean;
   readonly ingress: readonly CompiledRule[];
   readonly egress: readonly CompiledRule[];
-  /** Every problem found at the default Calico release, policy-level and rule-level, each `path: message`. */
-  readonly invalid: readonly string[];
+  /** True when one of `problems` (policy-level or a rule's) holds at the default Calico release. */
+  readonly invalid: boolean;
   /** Every problem, with its path, Calico's reason and the releases it holds for (see problemsFor). */
   readonly problems: readonly Problem[];
   /** The object compiled. */
@@ -479,21 +480,12 @@ function compileRule(value: unknown, index: number, path: string, direction: Dir
     httpConstrained: http != null,
     source,
     destination,
-    invalid: atDefault(current),
+    invalid: current.some(holdsAtDefault),
     problems: current,
   });
 }
 
-/** `path: message` of the problems that hold at the default release. */
-function atDefault(problems: readonly Problem[]): readonly string[] {
-  if (problems.length === 0) return NONE;
-  const out: string[] = [];
-  for (let i = 0; i < problems.length; i++) {
-    const p = problems[i]!;
-    if (holdsFor(p, DEFAULT_CALICO_VERSION)) out.push(`${p.path}: ${p.message}`);
-  }
-  return out.length === 0 ? NONE : Object.freeze(out);
-}
+const holdsAtDefault = (p: Problem): boolean => holdsFor(p, DEFAULT_CALICO_VERSION);
 
 function compileRules(value: unknown, key: Direction, namespaced: boolean, problems: Problems): CompiledRule[] {
   if (value === undefined || value === null) return [];
@@ -636,7 +628,7 @@ function compile(obj: KubeObject): CompiledPolicy {
     doNotTrack,
     ingress: Object.freeze(ingress),
     egress: Object.freeze(egress),
-    invalid: atDefault(frozen),
+    invalid: frozen.some(holdsAtDefault),
     problems: frozen,
     object: obj,
   });
