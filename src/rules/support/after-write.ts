@@ -25,13 +25,6 @@ function addPolicyKeys(policy: CompiledPolicy, out: Set<string>): void {
   }
 }
 
-/** Label keys that the policies' own selectors read (which host endpoints they select depends on no other label). */
-export function policySelectorKeys(policies: readonly CompiledPolicy[]): Set<string> {
-  const out = new Set<string>();
-  for (let i = 0; i < policies.length; i++) for (const key of policies[i]!.selector?.keys ?? []) out.add(key);
-  return out;
-}
-
 /** The snapshot's GlobalNetworkPolicies, compiled (each object's compilation is kept with it). */
 export const storedPolicies = perSnapshot(['globalNetworkPolicies'], (cluster): readonly CompiledPolicy[] => cluster.globalNetworkPolicies.map((p) => compileStoredPolicy(p)));
 
