@@ -46,31 +46,6 @@ export type PolicyType = 'Ingress' | 'Egress';
 export const CALICO_ACTIONS: readonly CalicoAction[] = Object.freeze(['Allow', 'Deny', 'Log', 'Pass']);
 export const DEFAULT_TIER = 'default';
 
-/** The `source` or `destination` of a rule. */
-export interface CompiledEntity {
-  /** Parsed `nets`; undefined when absent or empty (no constraint). */
-  readonly nets: readonly Net[] | undefined;
-  readonly notNets: readonly Net[];
-  readonly selector: Selector | undefined;
-  readonly notSelector: Selector | undefined;
-  readonly ports: CompiledPorts;
-  /** `nets` minus `notNets` (both IP versions); undefined when neither is set (any address). */
-  readonly addresses: NetSet | undefined;
-  /**
-   * Fields whose match cannot be decided from a flow description
-   * (`namespaceSelector`, `serviceAccounts`, `services`). The evaluator
-   * treats an entity that uses any of them as matching only part of a flow.
-   */
-  readonly undecidable: readonly string[];
-  /**
-   * `namespaceSelector: global()`: the side matches only non-namespaced endpoints (host
-   * endpoints, global network sets), as Felix reads it (`!has(projectcalico.org/namespace)`,
-   * libcalico-go/lib/backend/syncersv1/updateprocessors/rules.go) — decidable for a host
-   * endpoint, still listed in `undecidable` for addresses that may belong to anything.
-   */
-  readonly nonNamespacedOnly: boolean;
-}
-
 export interface CompiledRule {
   readonly index: number;
   /** Field path of the rule, e.g. `spec.ingress[0]`. */
@@ -220,17 +195,29 @@ function readNets(value: unknown, path: string, negated: boolean, problems: Prob
 }
 
 /**
- * A compiled rule side. Its address set is built the first time a flow reaches it (many rules
- * are decided on their destination first); the getter is the class's, not an object literal's,
- * so instances share one hidden class.
+ * The `source` or `destination` of a rule, compiled. Its address set is built the first time a
+ * flow reaches it (many rules are decided on their destination first); the getter is the
+ * class's, not an object literal's, so instances share one hidden class.
  */
-class Entity implements CompiledEntity {
+export class CompiledEntity {
+  /** Parsed `nets`; undefined when absent or empty (no constraint). */
   readonly nets: readonly Net[] | undefined;
   readonly notNets: readonly Net[];
   readonly selector: Selector | undefined;
   readonly notSelector: Selector | undefined;
   readonly ports: CompiledPorts;
+  /**
+   * Fields whose match cannot be decided from a flow description
+   * (`namespaceSelector`, `serviceAccounts`, `services`). The evaluator
+   * treats an entity that uses any of them as matching only part of a flow.
+   */
   readonly undecidable: readonly string[];
+  /**
+   * `namespaceSelector: global()`: the side matches only non-namespaced endpoints (host
+   * endpoints, global network sets), as Felix reads it (`!has(projectcalico.org/namespace)`,
+   * libcalico-go/lib/backend/syncersv1/updateprocessors/rules.go) — decidable for a host
+   * endpoint, still listed in `undecidable` for addresses that may belong to anything.
+   */
   readonly nonNamespacedOnly: boolean;
   #addresses: NetSet | undefined | null = null;
 
@@ -245,13 +232,14 @@ class Entity implements CompiledEntity {
     Object.freeze(this);
   }
 
+  /** `nets` minus `notNets` (both IP versions); undefined when neither is set (any address). */
   get addresses(): NetSet | undefined {
     if (this.#addresses === null) this.#addresses = addressesOf(this.nets ?? NO_NETS, this.notNets);
     return this.#addresses;
   }
 }
 
-const ABSENT_ENTITY: CompiledEntity = new Entity({
+const ABSENT_ENTITY: CompiledEntity = new CompiledEntity({
   nets: undefined,
   notNets: NO_NETS,
   selector: undefined,
@@ -318,7 +306,7 @@ function compileEntity(value: unknown, path: string, problems: Problems): Compil
     undecidable = [...undecidable, 'services'];
     checkServices(value, path, problems);
   }
-  return new Entity({
+  return new CompiledEntity({
     nets: nets.length > 0 ? nets : undefined,
     notNets,
     selector,
