@@ -128,7 +128,7 @@ export interface EvaluateOptions {
   /** Felix `FailsafeInboundHostPorts`; FELIX_DEFAULT_FAILSAFE_INBOUND when omitted. */
   readonly failsafe?: readonly PortRule[] | undefined;
   /**
-   * What a policy with problems (`invalid` non-empty) does.
+   * What a policy with problems at the default release (`invalid`) does.
    * - `rule-matches-nothing` (default): the policy applies, its invalid rules match nothing.
    * - `policy-missing`: the policy is ignored, as Felix does with a resource that fails
    *   validation (felix/calc/validation_filter.go "treating as missing").

@@ -50,7 +50,7 @@ export interface CompiledRule {
   readonly index: number;
   /** Field path of the rule, e.g. `spec.ingress[0]`. */
   readonly path: string;
-  /** undefined when missing or invalid (then `invalid` says so). */
+  /** undefined when missing or invalid (then `problems` says so). */
   readonly action: CalicoAction | undefined;
   readonly protocol: number | undefined;
   readonly notProtocol: number | undefined;

@@ -51,7 +51,7 @@ const derived = perSnapshot(['hostEndpoints', 'globalNetworkPolicies'], (cluster
     // the config loader refuses a bad selector
   }
   const hep = cluster.hostEndpoints.length === 0 ? assumedHostEndpoint(config.network.hostEndpointSelector) : null;
-  const assumed = hep === null ? [] : [{ representative: hep, policies: storedPolicies(cluster).filter((p) => selectsHostEndpoint(p, hep)), members: [hep] }];
+  const assumed = hep === null ? [] : [{ representative: hep, policies: policiesSelecting(hep, cluster), members: [hep] }];
   return { keys, sortedKeys: [...keys].sort(), classes: new Map(), assumed };
 });
 
@@ -135,7 +135,7 @@ function classesFor(ctx: { cluster: HostEndpointParts; config: RuleContext['conf
     classes = [...groups.values()].map((members) => ({
       representative: members[0]!,
       members,
-      policies: storedPolicies(cluster).filter((p) => selectsHostEndpoint(p, members[0]!)),
+      policies: policiesSelecting(members[0]!, cluster),
     }));
     if (byKeys.size >= 64) byKeys.clear();
     byKeys.set(cacheKey, classes);
@@ -180,7 +180,7 @@ export function selectedAfterRequest(policy: CompiledPolicy, ctx: Pick<RuleConte
 }
 
 /** The stored policies that select a host endpoint (for judging a HostEndpoint write or an existing one). */
-export function policiesSelecting(hep: HostEndpointView, cluster: ClusterSnapshot): CompiledPolicy[] {
+export function policiesSelecting(hep: HostEndpointView, cluster: Pick<ClusterSnapshot, 'globalNetworkPolicies'>): CompiledPolicy[] {
   return storedPolicies(cluster).filter((p) => selectsHostEndpoint(p, hep));
 }
 
