@@ -128,7 +128,7 @@ export interface EvaluateOptions {
   /** Felix `FailsafeInboundHostPorts`; FELIX_DEFAULT_FAILSAFE_INBOUND when omitted. */
   readonly failsafe?: readonly PortRule[] | undefined;
   /**
-   * What a policy with problems (`invalid` non-empty) does.
+   * What a policy with problems at the default release (`invalid`) does.
    * - `rule-matches-nothing` (default): the policy applies, its invalid rules match nothing.
    * - `policy-missing`: the policy is ignored, as Felix does with a resource that fails
    *   validation (felix/calc/validation_filter.go "treating as missing").
@@ -189,7 +189,7 @@ const stagesFor = recentMemo(16, (policies: readonly CompiledPolicy[], hep: Host
   const selected: CompiledPolicy[] = [];
   for (let i = 0; i < policies.length; i++) {
     const p = policies[i]!;
-    if (governsIngress(p) && selectsHostEndpoint(p, hep) && (invalidPolicies !== 'policy-missing' || p.invalid.length === 0)) selected.push(p);
+    if (governsIngress(p) && selectsHostEndpoint(p, hep) && (invalidPolicies !== 'policy-missing' || !p.invalid)) selected.push(p);
   }
   selected.sort(comparePolicies);
   // One pass over the sorted list keeps each stage in Felix order.

@@ -177,7 +177,7 @@ const NO_MATCH: RuleMatch = Object.freeze({ result: 'none', uncertainOn: Object.
  * (felix/rules/policy.go `FilterRuleToIPVersion`).
  */
 export function matchRuleView(rule: CompiledRule, v: FlowView): RuleMatch {
-  if (rule.invalid.length > 0 || (rule.renderedVersions & versionBit(v.version)) === 0) return NO_MATCH;
+  if (rule.invalid || (rule.renderedVersions & versionBit(v.version)) === 0) return NO_MATCH;
   if (!protocolMatches(v.protocol, rule)) return NO_MATCH;
   const src = rule.source;
   const dst = rule.destination;

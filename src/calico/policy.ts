@@ -5,10 +5,11 @@
  *
  * Fields follow api/pkg/apis/projectcalico/v3/globalnetworkpolicy.go and
  * policy_common.go (both API groups carry the same spec). Compilation never
- * throws: whatever Calico would reject is listed in `invalid` (with the field
- * path) and a rule with any invalid piece matches nothing. The `gnp-schema`
- * rule reports those problems to the user (`problems`, each with Calico's
- * reason and the releases it holds for); no other code re-checks the fields.
+ * throws: whatever Calico would reject is listed in `problems` (with the field
+ * path, Calico's reason and the releases it holds for) and a rule with any
+ * piece invalid at the default release (`invalid`) matches nothing. The
+ * `gnp-schema` rule reports those problems to the user; no other code
+ * re-checks the fields.
  */
 import type { KubeObject } from '../admission/types.ts';
 import { NetSet, NetSyntaxError, parseNet, versionBit, type IPVersion, type Net } from './nets.ts';
@@ -45,36 +46,11 @@ export type PolicyType = 'Ingress' | 'Egress';
 export const CALICO_ACTIONS: readonly CalicoAction[] = Object.freeze(['Allow', 'Deny', 'Log', 'Pass']);
 export const DEFAULT_TIER = 'default';
 
-/** The `source` or `destination` of a rule. */
-export interface CompiledEntity {
-  /** Parsed `nets`; undefined when absent or empty (no constraint). */
-  readonly nets: readonly Net[] | undefined;
-  readonly notNets: readonly Net[];
-  readonly selector: Selector | undefined;
-  readonly notSelector: Selector | undefined;
-  readonly ports: CompiledPorts;
-  /** `nets` minus `notNets` (both IP versions); undefined when neither is set (any address). */
-  readonly addresses: NetSet | undefined;
-  /**
-   * Fields whose match cannot be decided from a flow description
-   * (`namespaceSelector`, `serviceAccounts`, `services`). The evaluator
-   * treats an entity that uses any of them as matching only part of a flow.
-   */
-  readonly undecidable: readonly string[];
-  /**
-   * `namespaceSelector: global()`: the side matches only non-namespaced endpoints (host
-   * endpoints, global network sets), as Felix reads it (`!has(projectcalico.org/namespace)`,
-   * libcalico-go/lib/backend/syncersv1/updateprocessors/rules.go) — decidable for a host
-   * endpoint, still listed in `undecidable` for addresses that may belong to anything.
-   */
-  readonly nonNamespacedOnly: boolean;
-}
-
 export interface CompiledRule {
   readonly index: number;
   /** Field path of the rule, e.g. `spec.ingress[0]`. */
   readonly path: string;
-  /** undefined when missing or invalid (then `invalid` says so). */
+  /** undefined when missing or invalid (then `problems` says so). */
   readonly action: CalicoAction | undefined;
   readonly protocol: number | undefined;
   readonly notProtocol: number | undefined;
@@ -91,8 +67,8 @@ export interface CompiledRule {
   readonly httpConstrained: boolean;
   readonly source: CompiledEntity;
   readonly destination: CompiledEntity;
-  /** Problems at the default Calico release, each `path: message`. Non-empty means the rule matches nothing. */
-  readonly invalid: readonly string[];
+  /** True when one of `problems` holds at the default Calico release: the rule then matches nothing. */
+  readonly invalid: boolean;
   /** The rule's problems with their paths, Calico's reasons and the releases they hold for. */
   readonly problems: readonly Problem[];
 }
@@ -119,8 +95,8 @@ export interface CompiledPolicy {
   readonly doNotTrack: boolean;
   readonly ingress: readonly CompiledRule[];
   readonly egress: readonly CompiledRule[];
-  /** Every problem found at the default Calico release, policy-level and rule-level, each `path: message`. */
-  readonly invalid: readonly string[];
+  /** True when one of `problems` (policy-level or a rule's) holds at the default Calico release. */
+  readonly invalid: boolean;
   /** Every problem, with its path, Calico's reason and the releases it holds for (see problemsFor). */
   readonly problems: readonly Problem[];
   /** The object compiled. */
@@ -219,17 +195,29 @@ function readNets(value: unknown, path: string, negated: boolean, problems: Prob
 }
 
 /**
- * A compiled rule side. Its address set is built the first time a flow reaches it (many rules
- * are decided on their destination first); the getter is the class's, not an object literal's,
- * so instances share one hidden class.
+ * The `source` or `destination` of a rule, compiled. Its address set is built the first time a
+ * flow reaches it (many rules are decided on their destination first); the getter is the
+ * class's, not an object literal's, so instances share one hidden class.
  */
-class Entity implements CompiledEntity {
+export class CompiledEntity {
+  /** Parsed `nets`; undefined when absent or empty (no constraint). */
   readonly nets: readonly Net[] | undefined;
   readonly notNets: readonly Net[];
   readonly selector: Selector | undefined;
   readonly notSelector: Selector | undefined;
   readonly ports: CompiledPorts;
+  /**
+   * Fields whose match cannot be decided from a flow description
+   * (`namespaceSelector`, `serviceAccounts`, `services`). The evaluator
+   * treats an entity that uses any of them as matching only part of a flow.
+   */
   readonly undecidable: readonly string[];
+  /**
+   * `namespaceSelector: global()`: the side matches only non-namespaced endpoints (host
+   * endpoints, global network sets), as Felix reads it (`!has(projectcalico.org/namespace)`,
+   * libcalico-go/lib/backend/syncersv1/updateprocessors/rules.go) — decidable for a host
+   * endpoint, still listed in `undecidable` for addresses that may belong to anything.
+   */
   readonly nonNamespacedOnly: boolean;
   #addresses: NetSet | undefined | null = null;
 
@@ -244,13 +232,14 @@ class Entity implements CompiledEntity {
     Object.freeze(this);
   }
 
+  /** `nets` minus `notNets` (both IP versions); undefined when neither is set (any address). */
   get addresses(): NetSet | undefined {
     if (this.#addresses === null) this.#addresses = addressesOf(this.nets ?? NO_NETS, this.notNets);
     return this.#addresses;
   }
 }
 
-const ABSENT_ENTITY: CompiledEntity = new Entity({
+const ABSENT_ENTITY: CompiledEntity = new CompiledEntity({
   nets: undefined,
   notNets: NO_NETS,
   selector: undefined,
@@ -317,7 +306,7 @@ function compileEntity(value: unknown, path: string, problems: Problems): Compil
     undecidable = [...undecidable, 'services'];
     checkServices(value, path, problems);
   }
-  return new Entity({
+  return new CompiledEntity({
     nets: nets.length > 0 ? nets : undefined,
     notNets,
     selector,
@@ -479,21 +468,12 @@ function compileRule(value: unknown, index: number, path: string, direction: Dir
     httpConstrained: http != null,
     source,
     destination,
-    invalid: atDefault(current),
+    invalid: current.some(holdsAtDefault),
     problems: current,
   });
 }
 
-/** `path: message` of the problems that hold at the default release. */
-function atDefault(problems: readonly Problem[]): readonly string[] {
-  if (problems.length === 0) return NONE;
-  const out: string[] = [];
-  for (let i = 0; i < problems.length; i++) {
-    const p = problems[i]!;
-    if (holdsFor(p, DEFAULT_CALICO_VERSION)) out.push(`${p.path}: ${p.message}`);
-  }
-  return out.length === 0 ? NONE : Object.freeze(out);
-}
+const holdsAtDefault = (p: Problem): boolean => holdsFor(p, DEFAULT_CALICO_VERSION);
 
 function compileRules(value: unknown, key: Direction, namespaced: boolean, problems: Problems): CompiledRule[] {
   if (value === undefined || value === null) return [];
@@ -636,7 +616,7 @@ function compile(obj: KubeObject): CompiledPolicy {
     doNotTrack,
     ingress: Object.freeze(ingress),
     egress: Object.freeze(egress),
-    invalid: atDefault(frozen),
+    invalid: frozen.some(holdsAtDefault),
     problems: frozen,
     object: obj,
   });

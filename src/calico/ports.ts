@@ -325,7 +325,7 @@ function compileUncached(ports: unknown, notPorts: unknown, path: string, proble
           lower: exc.named.length > 0 ? PortIntervalSet.EMPTY : base,
           upper: inc.named.length > 0 ? PortIntervalSet.ALL.minus(excluded) : base,
         });
-  const compiled: CompiledPorts = Object.freeze({
+  return Object.freeze({
     ports: included,
     namedPorts: Object.freeze(inc.named),
     notPorts: excluded,
@@ -333,5 +333,4 @@ function compileUncached(ports: unknown, notPorts: unknown, path: string, proble
     unconstrained: false,
     bounds: Object.freeze({ 'match-nothing': onHost, unknown: onNetwork }),
   });
-  return compiled;
 }

@@ -136,18 +136,16 @@ export function checkMetadata(metadata: unknown, namespaced: boolean, out: Probl
   checkLabels(metadata['labels'], 'metadata.labels', out);
 }
 
+const ICMP_FIELDS = [['type', 254], ['code', 255]] as const;
+
 /** ICMP `type` 0–254 and `code` 0–255; a code needs a type (the kernel matches a code only under a type). */
 export function checkIcmpFields(value: unknown, path: string, out: Problems): void {
   if (!isObject(value)) return;
-  const type = value['type'];
-  const code = value['code'];
-  if (type != null && !(Number.isInteger(type) && (type as number) >= 0 && (type as number) <= 254)) {
-    report(out, `${path}.type`, `must be a whole number from 0 to 254, found ${describe(type)}`);
+  for (const [field, max] of ICMP_FIELDS) {
+    const n = value[field];
+    if (n != null && !(Number.isInteger(n) && (n as number) >= 0 && (n as number) <= max)) report(out, `${path}.${field}`, `must be a whole number from 0 to ${max}, found ${describe(n)}`);
   }
-  if (code != null && !(Number.isInteger(code) && (code as number) >= 0 && (code as number) <= 255)) {
-    report(out, `${path}.code`, `must be a whole number from 0 to 255, found ${describe(code)}`);
-  }
-  if (code != null && type == null) report(out, `${path}.code`, 'ICMP code specified without an ICMP type');
+  if (value['code'] != null && value['type'] == null) report(out, `${path}.code`, 'ICMP code specified without an ICMP type');
 }
 
 /** `validateHTTPRule`: no duplicate methods; each path one of exact/prefix, starting `/`, without `?`, `#` or spaces. */

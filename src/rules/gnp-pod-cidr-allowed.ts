@@ -9,7 +9,7 @@
  * pod-to-pod traffic that crosses hosts is dropped. Felix's failsafe ports skip untracked and
  * pre-DNAT policy but not forward policy, so with a normal applyOnForward policy present a
  * pre-DNAT pod Allow does not cover them; that case gets its own message. Host endpoints are taken one per class of
- * identical labels and profiles.
+ * endpoints every policy treats alike (HostEndpointClass, support/after-write.ts).
  *
  * On DELETE the deleted policy (the request's oldObject) is taken out; only what the delete
  * itself drops is reported. An existing policy is not judged: forwarded traffic cut is

@@ -44,3 +44,15 @@ t.test('groups after a write are the groups of the new policy list', async (t) =
   t.same(after.map((g) => g.names).sort(), recomputed.map((g) => g.names).sort());
   t.same(after.map((g) => g.names).sort(), [['edge1-eth0'], ['node1-eth0', 'node2-eth0']]);
 });
+
+t.test('host groups: endpoints apart only in what forwarded traffic does not decide on share a group, in the snapshot order', async (t) => {
+  const { hostGroups } = await import('../../src/rules/support/service-reach.ts');
+  const { guideCluster } = await import('./guide.ts');
+  const base = guideCluster();
+  const [node1, node2] = base.hostEndpoints!;
+  const named = (name: string, spec: Record<string, unknown>) => ({ ...node1!, metadata: { ...node1!.metadata, name }, spec: { ...node1!.spec, ...spec } });
+  const hostEndpoints = [node1!, named('node3-all', { interfaceName: '*' }), { ...node2!, spec: { ...node2!.spec, profiles: ['projectcalico-default-allow'] } }, named('node4-eth0', { node: 'node4' })];
+  const groups = hostGroups({ cluster: snapshot({ ...base, hostEndpoints }), config: config({}) });
+  t.same(groups.map((g) => g.members.map((m) => m.name)), [['node1-eth0', 'node2-eth0', 'node4-eth0'], ['node3-all']], 'a profile does not split a group, an all-interfaces endpoint does');
+  t.same(groups.map((g) => g.hostEndpoint.name), ['node1-eth0', 'node3-all'], 'the first endpoint of each group stands for it');
+});

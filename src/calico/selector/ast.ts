@@ -132,9 +132,5 @@ export function compareCodePoints(a: string, b: string): number {
 /** Sorted (code point order), de-duplicated, frozen copy of `values`. */
 export function normaliseSetValues(values: readonly string[]): readonly string[] {
   const sorted = [...values].sort(compareCodePoints);
-  const out: string[] = [];
-  for (const v of sorted) {
-    if (out.length === 0 || out[out.length - 1] !== v) out.push(v);
-  }
-  return Object.freeze(out);
+  return Object.freeze(sorted.filter((v, i) => i === 0 || v !== sorted[i - 1]));
 }

@@ -218,10 +218,8 @@ class Parser {
       this.pos++;
       this.skipWs();
       const inner = this.parseOr();
-      if (this.code() !== RPAREN) this.fail(this.pos, EXPECTED_AFTER_NESTED);
-      this.pos++;
+      this.consume(RPAREN, EXPECTED_AFTER_NESTED);
       this.depth--;
-      this.skipWs();
       return inner;
     }
     if (this.at('has(')) {
@@ -229,14 +227,14 @@ class Parser {
       this.skipWs();
       const key = this.readKey(EXPECTED_KEY);
       this.skipWs();
-      this.closeParen();
+      this.consume(RPAREN, EXPECTED_CLOSE_PAREN);
       return Object.freeze({ kind: 'has', key });
     }
     for (const [open, node] of NULLARY) {
       if (!this.at(open)) continue;
       this.pos += open.length;
       this.skipWs();
-      this.closeParen();
+      this.consume(RPAREN, EXPECTED_CLOSE_PAREN);
       return node;
     }
     if (isKeyChar(c)) {
@@ -247,8 +245,9 @@ class Parser {
     return this.fail(this.pos, EXPECTED_OPERAND);
   }
 
-  closeParen(): void {
-    if (this.code() !== RPAREN) this.fail(this.pos, EXPECTED_CLOSE_PAREN);
+  /** Steps over the character `code` and the whitespace after it; fails with `expected` when another is there. */
+  consume(code: number, expected: string): void {
+    if (this.code() !== code) this.fail(this.pos, expected);
     this.pos++;
     this.skipWs();
   }
@@ -328,9 +327,7 @@ class Parser {
   }
 
   parseSet(key: string, kind: SetOperator): SelectorNode {
-    if (this.code() !== LBRACE) this.fail(this.pos, EXPECTED_SET_OPEN);
-    this.pos++;
-    this.skipWs();
+    this.consume(LBRACE, EXPECTED_SET_OPEN);
     const values: string[] = [];
     let expected = EXPECTED_SET_ITEM;
     for (;;) {
@@ -345,9 +342,7 @@ class Parser {
       this.pos++;
       this.skipWs();
     }
-    if (this.code() !== RBRACE) this.fail(this.pos, expected);
-    this.pos++;
-    this.skipWs();
+    this.consume(RBRACE, expected);
     return Object.freeze({ kind, key, values: normaliseSetValues(values) });
   }
 }

@@ -21,12 +21,6 @@ import { MAX_LABEL_KEY_LENGTH, normaliseSetValues, type SelectorNode } from './a
 
 const KEY_PATTERN = new RegExp(`^[a-zA-Z0-9_./-]{1,${MAX_LABEL_KEY_LENGTH}}$`);
 
-export function printSelector(node: SelectorNode): string {
-  const out: string[] = [];
-  emit(node, out);
-  return out.join('');
-}
-
 function key(k: string): string {
   if (typeof k !== 'string' || !KEY_PATTERN.test(k)) {
     throw new TypeError(`${JSON.stringify(k)} is not a valid selector label key`);
@@ -49,60 +43,31 @@ const VALUE_OPS = {
   endsWith: ' ends with ',
 } as const;
 
-function emit(node: SelectorNode, out: string[]): void {
+export function printSelector(node: SelectorNode): string {
   switch (node.kind) {
     case 'all':
-      out.push('all()');
-      return;
+      return 'all()';
     case 'global':
-      out.push('global()');
-      return;
+      return 'global()';
     case 'has':
-      out.push('has(', key(node.key), ')');
-      return;
+      return `has(${key(node.key)})`;
     case 'eq':
     case 'ne':
     case 'contains':
     case 'startsWith':
     case 'endsWith':
-      out.push(key(node.key), VALUE_OPS[node.kind], quote(node.value));
-      return;
+      return key(node.key) + VALUE_OPS[node.kind] + quote(node.value);
     case 'in':
-    case 'notIn': {
-      out.push(key(node.key), node.kind === 'in' ? ' in {' : ' not in {');
-      normaliseSetValues(node.values).forEach((v, i) => {
-        if (i > 0) out.push(', ');
-        out.push(quote(v));
-      });
-      out.push('}');
-      return;
-    }
+    case 'notIn':
+      return `${key(node.key)}${node.kind === 'in' ? ' in {' : ' not in {'}${normaliseSetValues(node.values).map(quote).join(', ')}}`;
     case 'not':
-      out.push('!');
-      if (node.operand.kind === 'not') {
-        out.push('(');
-        emit(node.operand, out);
-        out.push(')');
-      } else {
-        emit(node.operand, out);
-      }
-      return;
+      return node.operand.kind === 'not' ? `!(${printSelector(node.operand)})` : `!${printSelector(node.operand)}`;
     case 'and':
     case 'or': {
       const operands: readonly SelectorNode[] = node.operands;
       if (operands.length === 0) throw new TypeError(`an "${node.kind}" node needs operands`);
-      if (operands.length === 1) {
-        emit(operands[0] as SelectorNode, out);
-        return;
-      }
-      const sep = node.kind === 'and' ? ' && ' : ' || ';
-      out.push('(');
-      operands.forEach((op, i) => {
-        if (i > 0) out.push(sep);
-        emit(op, out);
-      });
-      out.push(')');
-      return;
+      if (operands.length === 1) return printSelector(operands[0]!);
+      return `(${operands.map(printSelector).join(node.kind === 'and' ? ' && ' : ' || ')})`;
     }
     default: {
       const unknown: never = node;

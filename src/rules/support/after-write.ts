@@ -25,13 +25,6 @@ function addPolicyKeys(policy: CompiledPolicy, out: Set<string>): void {
   }
 }
 
-/** Label keys that the policies' own selectors read (which host endpoints they select depends on no other label). */
-export function policySelectorKeys(policies: readonly CompiledPolicy[]): Set<string> {
-  const out = new Set<string>();
-  for (let i = 0; i < policies.length; i++) for (const key of policies[i]!.selector?.keys ?? []) out.add(key);
-  return out;
-}
-
 /** The snapshot's GlobalNetworkPolicies, compiled (each object's compilation is kept with it). */
 export const storedPolicies = perSnapshot(['globalNetworkPolicies'], (cluster): readonly CompiledPolicy[] => cluster.globalNetworkPolicies.map((p) => compileStoredPolicy(p)));
 
@@ -58,7 +51,7 @@ const derived = perSnapshot(['hostEndpoints', 'globalNetworkPolicies'], (cluster
     // the config loader refuses a bad selector
   }
   const hep = cluster.hostEndpoints.length === 0 ? assumedHostEndpoint(config.network.hostEndpointSelector) : null;
-  const assumed = hep === null ? [] : [{ representative: hep, policies: storedPolicies(cluster).filter((p) => selectsHostEndpoint(p, hep)), members: 0 }];
+  const assumed = hep === null ? [] : [{ representative: hep, policies: policiesSelecting(hep, cluster), members: [hep] }];
   return { keys, sortedKeys: [...keys].sort(), classes: new Map(), assumed };
 });
 
@@ -102,15 +95,17 @@ function assumedHostEndpoint(selector: string): HostEndpointView | null {
 /**
  * Host endpoints that every policy treats alike, one representative each. Two endpoints are
  * alike when they agree on the labels that any selector in play reads (stored policies, the
- * submitted one, `network.hostEndpointSelector`), on profiles and on the IP families of their
- * expectedIPs: labels nothing reads (a hostname, say) do not split them. Cached per snapshot
- * and set of keys, so a request usually only looks the classes up.
+ * submitted one, `network.hostEndpointSelector`), on profiles, on the IP families of their
+ * expectedIPs and on whether they are all-interfaces endpoints (untracked policy skips those):
+ * labels nothing reads (a hostname, say) do not split them. Cached per snapshot and set of
+ * keys, so a request usually only looks the classes up.
  */
 export interface HostEndpointClass {
   readonly representative: HostEndpointView;
   /** Stored policies that select the class. */
   readonly policies: readonly CompiledPolicy[];
-  readonly members: number;
+  /** Every endpoint of the class in the snapshot's order, the representative first. */
+  readonly members: readonly HostEndpointView[];
 }
 
 function classesFor(ctx: { cluster: HostEndpointParts; config: RuleContext['config'] }, extra: CompiledPolicy | null): HostEndpointClass[] {
@@ -129,18 +124,18 @@ function classesFor(ctx: { cluster: HostEndpointParts; config: RuleContext['conf
   let classes = byKeys.get(cacheKey);
   if (classes === undefined) {
     const keyList = [...sortedKeys, ...extraKeys];
-    const groups = new Map<string, { representative: HostEndpointView; members: number }>();
+    const groups = new Map<string, HostEndpointView[]>();
     for (const obj of cluster.hostEndpoints) {
       const hep = storedHostEndpointView(obj);
-      const key = JSON.stringify([keyList.map((k) => hep.labels[k] ?? null), [...hep.profiles].sort(), [...new Set(hep.expectedIPs.map((n) => n.version))].sort()]);
-      const group = groups.get(key);
-      if (group) group.members++;
-      else groups.set(key, { representative: hep, members: 1 });
+      const key = JSON.stringify([keyList.map((k) => hep.labels[k] ?? null), [...hep.profiles].sort(), [...new Set(hep.expectedIPs.map((n) => n.version))].sort(), hep.interfaceName === '*']);
+      const members = groups.get(key);
+      if (members) members.push(hep);
+      else groups.set(key, [hep]);
     }
-    classes = [...groups.values()].map(({ representative, members }) => ({
-      representative,
+    classes = [...groups.values()].map((members) => ({
+      representative: members[0]!,
       members,
-      policies: storedPolicies(cluster).filter((p) => selectsHostEndpoint(p, representative)),
+      policies: policiesSelecting(members[0]!, cluster),
     }));
     if (byKeys.size >= 64) byKeys.clear();
     byKeys.set(cacheKey, classes);
@@ -185,7 +180,7 @@ export function selectedAfterRequest(policy: CompiledPolicy, ctx: Pick<RuleConte
 }
 
 /** The stored policies that select a host endpoint (for judging a HostEndpoint write or an existing one). */
-export function policiesSelecting(hep: HostEndpointView, cluster: ClusterSnapshot): CompiledPolicy[] {
+export function policiesSelecting(hep: HostEndpointView, cluster: Pick<ClusterSnapshot, 'globalNetworkPolicies'>): CompiledPolicy[] {
   return storedPolicies(cluster).filter((p) => selectsHostEndpoint(p, hep));
 }
 

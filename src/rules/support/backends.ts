@@ -14,7 +14,6 @@ import { podCIDRs } from './network.ts';
 import { hostEndpointView, type HostEndpointView } from '../../calico/host-endpoint.ts';
 import { compileStoredPolicy, governsIngress, type CompiledPolicy } from '../../calico/policy.ts';
 import type { RuleContext } from '../types.ts';
-import { policySelectorKeys } from './after-write.ts';
 import { objectRef } from './service.ts';
 import { exposedService, storedPolicies, type ExposedService, type ServiceTarget } from './service-reach.ts';
 
@@ -63,7 +62,7 @@ export function backendsOf(service: KubeObject, ctx: Pick<RuleContext, 'cluster'
   const selectorText = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
   const pods = hostEndpointView({ metadata: { name: `the pods of ${objectRef(service)} (${selectorText})`, labels }, spec: {} });
   const uncertain = policies
-    .filter((p) => governsIngress(p) && !p.preDNAT && !p.doNotTrack && [...policySelectorKeys([p])].some((k) => !(k in labels)))
+    .filter((p) => governsIngress(p) && !p.preDNAT && !p.doNotTrack && (p.selector?.keys ?? []).some((k) => !(k in labels)))
     .map((p) => p.name);
   return { pods, namespace, policies, uncertain };
 }

@@ -14,7 +14,7 @@ import { parseSelectorCached } from '../../calico/selector/index.ts';
 import { perSnapshot } from '../../cluster/derived.ts';
 import { exposureReason } from '../../kube/exposure.ts';
 import type { RuleContext } from '../types.ts';
-import { hostEndpointClasses, policySelectorKeys, storedPolicies } from './after-write.ts';
+import { hostEndpointClasses, storedPolicies } from './after-write.ts';
 import { netOf } from './cidr.ts';
 import { podCIDRs } from './network.ts';
 import { declaredClusterIPs, isHeadless, objectRef, serviceSpec } from './service.ts';
@@ -98,39 +98,28 @@ export { storedPolicies };
 export const hostGroups = (ctx: Ctx): readonly HostGroup[] => groupsOf(ctx.cluster, ctx.config);
 
 const groupsOf = perSnapshot(['hostEndpoints', 'globalNetworkPolicies'], (cluster, config: Ctx['config']): HostGroup[] => {
-  const ctx = { cluster, config };
-  if (ctx.cluster.hostEndpoints.length === 0) {
-    return hostEndpointClasses(ctx).map((c) => ({ names: [c.representative.name], hostEndpoint: c.representative, members: [c.representative], assumed: true }));
-  }
+  const classes = hostEndpointClasses({ cluster, config });
+  if (cluster.hostEndpoints.length === 0) return classes.map((c) => ({ names: [c.representative.name], hostEndpoint: c.representative, members: c.members, assumed: true }));
   let receives: (hep: HostEndpointView) => boolean;
   try {
-    const selector = parseSelectorCached(ctx.config.network.hostEndpointSelector);
+    const selector = parseSelectorCached(config.network.hostEndpointSelector);
     receives = (hep) => selector.matches(hep.labels);
   } catch {
     receives = () => true; // the config loader refuses a bad selector
   }
-  const ingress = storedPolicies(cluster).filter(governsIngress);
-  // Selection depends only on the labels the policy selectors read: endpoints that agree on
-  // those are selected alike, so selectors run once per distinct combination, not per endpoint.
-  const keys = [...policySelectorKeys(ingress)].sort();
-  const selection = new Map<string, string>();
-  const byKey = new Map<string, { members: HostEndpointView[] }>();
-  for (const obj of ctx.cluster.hostEndpoints) {
-    const hep = storedHostEndpointView(obj);
-    if (!receives(hep)) continue;
-    const labelsKey = JSON.stringify(keys.map((k) => hep.labels[k] ?? null));
-    let selected = selection.get(labelsKey);
-    if (selected === undefined) {
-      selected = '';
-      for (let i = 0; i < ingress.length; i++) if (selectsHostEndpoint(ingress[i]!, hep)) selected += `,${i}`;
-      selection.set(labelsKey, selected);
-    }
-    const key = (hep.interfaceName === '*' ? '*' : '') + selected;
-    const group = byKey.get(key);
-    if (group === undefined) byKey.set(key, { members: [hep] });
-    else group.members.push(hep);
+  // A class's endpoints agree on the labels of every selector (the ones above included) and on
+  // being all-interfaces endpoints, so the groups are the classes merged by their ingress policies.
+  const index = new Map(storedPolicies(cluster).map((p, i) => [p, i]));
+  const position = new Map(cluster.hostEndpoints.map((obj, i) => [storedHostEndpointView(obj), i]));
+  const byKey = new Map<string, HostEndpointView[]>();
+  for (const c of classes) {
+    if (!receives(c.representative)) continue;
+    const key = JSON.stringify([c.representative.interfaceName === '*', c.policies.filter(governsIngress).map((p) => index.get(p))]);
+    let members = byKey.get(key);
+    if (members === undefined) byKey.set(key, (members = []));
+    for (const m of c.members) members.push(m);
   }
-  return [...byKey.values()].map((g) => groupOf(g.members));
+  return [...byKey.values()].map((members) => groupOf(members.sort((a, b) => position.get(a)! - position.get(b)!)));
 });
 
 const groupOf = (members: readonly HostEndpointView[]): HostGroup => ({ names: members.map((m) => m.name).sort(), hostEndpoint: members[0]!, members, assumed: false });

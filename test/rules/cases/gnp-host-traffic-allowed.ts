@@ -1,5 +1,8 @@
 import type { RuleCase } from '../case.ts';
-import { guideCluster, guidePolicy, policy } from '../guide.ts';
+import { guide, guideCluster, guidePolicy, policy } from '../guide.ts';
+
+// An all-interfaces endpoint listed first, with the labels of the guide's eth0 ones: untracked policy skips it only.
+const allInterfaces = { ...guide('host-endpoints')[0]!, metadata: { name: 'node3-all', labels: { 'k8s-role': 'node' } }, spec: { node: 'node3', interfaceName: '*', expectedIPs: ['10.0.0.13'] } };
 
 export const cases: RuleCase[] = [
   ...['allow-cluster-ips', 'allow-to-pods', 'allow-traffic-hostendpoints'].map((name) => ({ name: `guide set: ${name}`, object: guidePolicy(name), cluster: guideCluster(), expect: [] })),
@@ -23,6 +26,13 @@ export const cases: RuleCase[] = [
     cluster: guideCluster(),
     expect: ['spec'],
     messageIncludes: ['ingress rule 0 (Deny) of policy "deny-host"'],
+  },
+  {
+    name: 'an untracked Deny drops on eth0 endpoints, though not on an all-interfaces one alike in labels',
+    object: policy('untracked-deny', { doNotTrack: true, applyOnForward: true, ingress: [{ action: 'Deny', protocol: 'TCP' }] }),
+    cluster: { ...guideCluster(), hostEndpoints: [allInterfaces, ...guide('host-endpoints')] },
+    expect: ['spec'],
+    messageIncludes: ['TCP traffic', '(e.g. "node1-eth0")'],
   },
   { name: 'static fallback: other policies unknown', object: guidePolicy('allow-to-pods'), expect: [] },
   {
