@@ -163,7 +163,7 @@ async function main(): Promise<void> {
   await peakPool.ready();
   const lag = monitorEventLoopDelay({ resolution: 1 });
   lag.enable();
-  const body = Buffer.from(JSON.stringify(largePolicyReview(1000, 4)));
+  const body = JSON.stringify(largePolicyReview(1000, 4));
   let peak = mem();
   const sampler = setInterval(() => {
     const m = mem();

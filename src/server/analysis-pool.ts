@@ -24,7 +24,7 @@
  * @example
  *   const pool = createAnalysisPool({ config, cluster });
  *   const outcome = await pool.analyse('validate', request); // { decision } or { skipped }
- *   const raw = await pool.analyseRaw('validate', bytes); // also { refused }, and uid/fallback
+ *   const raw = await pool.analyseRaw('validate', text); // also { refused }, and uid/fallback
  */
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
@@ -72,7 +72,7 @@ export interface AnalysisPoolOptions {
 
 export interface AnalysisPool {
   analyse(stage: Stage, request: AdmissionRequest): Promise<Outcome>;
-  analyseRaw(stage: Stage, bytes: Uint8Array): Promise<RawOutcome>;
+  analyseRaw(stage: Stage, text: string): Promise<RawOutcome>;
   /** Reviews waiting or running. */
   depth(): number;
   /** The CPU priority the current worker thread runs at (once it has loaded), with its thread id. */
@@ -82,7 +82,7 @@ export interface AnalysisPool {
   close(): Promise<void>;
 }
 
-type Input = { type: 'review'; request: AdmissionRequest } | { type: 'raw'; bytes: Uint8Array };
+type Input = { type: 'review'; request: AdmissionRequest } | { type: 'raw'; text: string };
 
 interface Task {
   id: number;
@@ -222,7 +222,7 @@ export function createAnalysisPool(opts: AnalysisPoolOptions): AnalysisPool {
     running = task;
     const { input } = task;
     if (input.type === 'review') worker.postMessage({ type: 'review', id: task.id, stage: task.stage, request: input.request });
-    else worker.postMessage({ type: 'raw', id: task.id, stage: task.stage, bytes: input.bytes });
+    else worker.postMessage({ type: 'raw', id: task.id, stage: task.stage, text: input.text });
   }
 
   function submit(stage: Stage, input: Input): Promise<RawOutcome> {
@@ -243,7 +243,7 @@ export function createAnalysisPool(opts: AnalysisPoolOptions): AnalysisPool {
   return {
     analyse: (stage, request) =>
       submit(stage, { type: 'review', request }).then((o): Outcome => ('decision' in o ? { decision: o.decision } : 'skipped' in o ? { skipped: o.skipped } : { skipped: 'worker-failed' })),
-    analyseRaw: (stage, bytes) => submit(stage, { type: 'raw', bytes }),
+    analyseRaw: (stage, text) => submit(stage, { type: 'raw', text }),
     depth,
     workerPriority: () => applied,
     ready: () => onReady,

@@ -6,7 +6,7 @@
  * Messages in: `{ type: 'config', config, priority }` once (this thread's CPU priority is
  * lowered to `priority` then: src/cpu-priority.ts), snapshot parts and commits, and
  * `{ type: 'review', id, stage, request }` (parsed on the main thread) or
- * `{ type: 'raw', id, stage, bytes }` (a large body: parsed and checked here, as the main thread
+ * `{ type: 'raw', id, stage, text }` (a large body: parsed and checked here, as the main thread
  * would). Out: `{ ready: true, priority }` once loaded (the priority applied); per review `{ id, uid, decision }`, or
  * `{ id, refused }` (the 400's message), or `{ id, error }`. Before analysing a raw policy
  * review it posts `{ id, uid, fallback }`: the policy's own checks, which the pool answers
@@ -20,7 +20,7 @@ import type { Config } from '../config/types.ts';
 import { defaultRegistry } from '../rules/index.ts';
 import type { Stage } from '../rules/types.ts';
 import { fallback, isAnalysed } from './isolated-admit.ts';
-import { checkReviewBytes } from './review-check.ts';
+import { checkReviewText } from './review-check.ts';
 import { isSnapshotMessage, snapshotReplica, type SnapshotMessage } from './snapshot-sync.ts';
 import { lowerThreadPriority, type CpuPriority } from '../cpu-priority.ts';
 
@@ -28,7 +28,7 @@ type Message =
   | { type: 'config'; config: Config; priority: CpuPriority }
   | SnapshotMessage
   | { type: 'review'; id: number; stage: Stage; request: AdmissionRequest }
-  | { type: 'raw'; id: number; stage: Stage; bytes: Uint8Array };
+  | { type: 'raw'; id: number; stage: Stage; text: string };
 
 const port = parentPort!;
 const replica = snapshotReplica();
@@ -47,7 +47,7 @@ port.on('message', (msg: Message) => {
       let request: AdmissionRequest;
       if (msg.type === 'review') request = msg.request;
       else {
-        const checked = checkReviewBytes(msg.bytes);
+        const checked = checkReviewText(msg.text);
         if ('refused' in checked) {
           port.postMessage({ id: msg.id, refused: checked.refused });
           return;

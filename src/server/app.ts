@@ -4,7 +4,7 @@
  *
  * The hot path is: parse JSON → check the envelope (compiled ajv schema) → `admit()` →
  * guard the answer against what the API server rejects → serialize and send → audit line.
- * Nothing else is logged per request. With `admitRaw`, a body over `RAW_BODY_BYTES` skips the
+ * Nothing else is logged per request. With `admitRaw`, a body over `RAW_BODY_CHARS` skips the
  * first three steps here: the analysis worker parses, checks and decides it.
  *
  * @example
@@ -29,7 +29,7 @@ import type { AuditRecord } from '../admission/audit-record.ts';
 import type { Decision } from '../admission/decide.ts';
 import type { Stage } from '../rules/types.ts';
 import { WebhookError, badReview, errorBody, webhookError } from './errors.ts';
-import { jsonBodyParser, RAW_BODY_BYTES, RawBody } from './json-body.ts';
+import { jsonBodyParser, RAW_BODY_CHARS, RawBody } from './json-body.ts';
 import type { RawDecision } from './isolated-admit.ts';
 import { trackConnections } from './connections.ts';
 import type { ErrorBody } from './errors.ts';
@@ -54,10 +54,10 @@ export type TimedAuditRecord = AuditRecord & { time: string; durationMs: number 
 export interface WebhookAppOptions {
   admit: Admit;
   /**
-   * Decides a body over `RAW_BODY_BYTES` without the main thread parsing it (the analysis
+   * Decides a body over `RAW_BODY_CHARS` without the main thread parsing it (the analysis
    * worker: isolated-admit.ts). Absent: every body is parsed and goes to `admit`.
    */
-  admitRaw?: (stage: Stage, bytes: Buffer) => Promise<RawDecision>;
+  admitRaw?: (stage: Stage, text: string) => Promise<RawDecision>;
   /** Called once per decision; a throw is logged and does not change the answer. */
   auditLog: (record: TimedAuditRecord) => void;
   metrics: Metrics;
@@ -143,7 +143,7 @@ export function buildWebhookApp(opts: WebhookAppOptions): FastifyInstance {
 
   app.decorateRequest('startedAt', 0);
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, jsonBodyParser(opts.admitRaw ? RAW_BODY_BYTES : Infinity));
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, jsonBodyParser(opts.admitRaw ? RAW_BODY_CHARS : Infinity));
   app.setErrorHandler(makeErrorHandler(bodyLimit));
   app.setNotFoundHandler(function handleNotFound(request, reply) {
     const err = webhookError('CIG_ERR_NOT_FOUND', { method: request.method, url: request.url });
@@ -224,7 +224,7 @@ function makeReviewHandlers(stage: Stage, path: WebhookPath, series: WebhookMetr
       done();
       return;
     }
-    admitRaw(stage, request.body.bytes).then(
+    admitRaw(stage, request.body.text).then(
       (raw) => ('refused' in raw ? reply.code(400).send(errorBody(badReview(raw.refused))) : answer(request, reply, raw.uid, raw.decision)),
       (err: unknown) => failed(request, reply, 'unknown', err),
     );

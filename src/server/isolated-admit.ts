@@ -5,7 +5,7 @@
  * cheap rules (the decision over the static snapshot: the policy's own checks, no cross-object
  * analysis), a warning saying so, and `analysisSkipped` in its audit record.
  *
- * Bodies over `RAW_BODY_BYTES` (json-body.ts) arrive unparsed and all go to the worker,
+ * Bodies over `RAW_BODY_CHARS` (json-body.ts) arrive unparsed and all go to the worker,
  * whatever their kind (`isolatedAdmitRaw`): it parses and checks them, and for a policy posts
  * its own checks' answer before the analysis, so a skip is answered with that and the main
  * thread neither parses the body nor runs a rule. Only a review that never reached the worker
@@ -21,7 +21,7 @@ import type { AdmissionRequest } from '../admission/types.ts';
 import type { Stage } from '../rules/types.ts';
 import type { Decide, Decision } from '../admission/decide.ts';
 import type { AnalysisPool, SkipReason } from './analysis-pool.ts';
-import { checkReviewBytes } from './review-check.ts';
+import { checkReviewText } from './review-check.ts';
 
 export interface IsolatedAdmitOptions {
   /** The full decision, for reviews kept on the main thread. */
@@ -84,12 +84,12 @@ export function isolatedAdmit(opts: IsolatedAdmitOptions) {
 }
 
 export function isolatedAdmitRaw(opts: IsolatedAdmitOptions) {
-  return async (stage: Stage, bytes: Buffer): Promise<RawDecision> => {
-    const outcome = await opts.pool.analyseRaw(stage, bytes);
+  return async (stage: Stage, text: string): Promise<RawDecision> => {
+    const outcome = await opts.pool.analyseRaw(stage, text);
     if (!('skipped' in outcome)) return outcome;
     if (outcome.fallback) return { uid: outcome.uid, decision: skippedAnswer(outcome.fallback, outcome.skipped) };
     // The worker never answered: judge it here, as a small body would be.
-    const checked = checkReviewBytes(bytes);
+    const checked = checkReviewText(text);
     if ('refused' in checked) return checked;
     const request = checked.review.request;
     if (!isAnalysed(request)) return { uid: request.uid, decision: opts.admit(stage, request) };

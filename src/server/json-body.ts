@@ -7,7 +7,7 @@
  * - errors say what is wrong, as catalogue errors (400).
  *
  * @example
- *   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, jsonBodyParser(RAW_BODY_BYTES));
+ *   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, jsonBodyParser(RAW_BODY_CHARS));
  */
 import type { FastifyRequest } from 'fastify';
 import { badReview } from './errors.ts';
@@ -20,30 +20,35 @@ import { badReview } from './errors.ts';
 export const MAX_JSON_DEPTH = 100;
 
 /**
- * Bodies larger than this are not parsed on the main thread when the app can hand them to the
- * analysis worker (`WebhookAppOptions.admitRaw`): parsing, the envelope check and cloning the
- * parsed review to the worker cost the main thread about 8 ms per 200 KB policy (measured in
- * bench/hostile.ts), time every Service review waiting behind it loses. A Service review is
- * 2–10 KB; the API server's largest object is 1.5 MiB (etcd's request limit).
+ * Bodies longer than this (in characters: the API server sends ASCII JSON, where a character is a
+ * byte) are not parsed on the main thread when the app can hand them to the analysis worker
+ * (`WebhookAppOptions.admitRaw`): parsing, the envelope check and cloning the parsed review to
+ * the worker cost the main thread about 8 ms per 200 KB policy (measured in bench/hostile.ts),
+ * time every Service review waiting behind it loses. A Service review is 2–10 KB; the API
+ * server's largest object is 1.5 MiB (etcd's request limit).
+ *
+ * The body arrives as text either way (`parseAs: 'string'`): Fastify decodes a body of one
+ * chunk without copying it, where `parseAs: 'buffer'` copies every body into a new buffer,
+ * outside V8's heap past 4 KB; a worker is handed the text (copied once, as a buffer would be).
  */
-export const RAW_BODY_BYTES = 64 * 1024;
+export const RAW_BODY_CHARS = 64 * 1024;
 
 /** A body left unparsed for the worker: the route's handler passes it on as it came. */
 export class RawBody {
-  readonly bytes: Buffer;
-  constructor(bytes: Buffer) {
-    this.bytes = bytes;
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
   }
 }
 
-/** Fastify's content-type parser: bodies over `rawAbove` bytes become a `RawBody`, the rest are parsed. */
+/** Fastify's content-type parser (`parseAs: 'string'`): bodies over `rawAbove` characters become a `RawBody`, the rest are parsed. */
 export function jsonBodyParser(rawAbove: number) {
-  return function parseJsonBody(_request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void {
-    if (typeof body !== 'string' && body.length > rawAbove) {
+  return function parseJsonBody(_request: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void): void {
+    if (body.length > rawAbove) {
       done(null, new RawBody(body));
       return;
     }
-    const parsed = parseJsonText(typeof body === 'string' ? body : body.toString('utf8'));
+    const parsed = parseJsonText(body);
     if ('error' in parsed) done(badReview(parsed.error));
     else done(null, parsed.value);
   };

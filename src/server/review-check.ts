@@ -4,7 +4,7 @@
  * thread when the worker never got to one. Same options as the app's ajv, same messages.
  *
  * @example
- *   const checked = checkReviewBytes(bytes);
+ *   const checked = checkReviewText(text);
  *   if ('refused' in checked) reply400(checked.refused); else decide(checked.review.request);
  */
 import { Ajv } from 'ajv';
@@ -15,8 +15,8 @@ import { describeReviewError, reviewRequestSchema } from './review-schema.ts';
 const validateReview = new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false }).compile(reviewRequestSchema);
 
 /** The review, or the message of the 400 Fastify would have answered. */
-export function checkReviewBytes(bytes: Uint8Array): { review: AdmissionReview } | { refused: string } {
-  const parsed = parseJsonText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+export function checkReviewText(text: string): { review: AdmissionReview } | { refused: string } {
+  const parsed = parseJsonText(text);
   if ('error' in parsed) return { refused: parsed.error };
   if (!validateReview(parsed.value)) return { refused: describeReviewError(validateReview.errors ?? [], parsed.value) };
   return { review: parsed.value as AdmissionReview };

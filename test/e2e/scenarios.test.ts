@@ -96,7 +96,7 @@ t.test('a policy over 64 KiB, parsed and judged in the analysis worker, is patch
   delete big.spec['applyOnForward'];
   delete big.spec['types'];
   big.spec['ingress'] = Array.from({ length: 800 }, (_, i) => ({ action: 'Allow', protocol: 'TCP', destination: { nets: [`10.96.${i >> 8}.${i & 255}/32`], ports: [443] } }));
-  t.ok(JSON.stringify(big).length > 64 * 1024, 'the review body is over RAW_BODY_BYTES');
+  t.ok(JSON.stringify(big).length > 64 * 1024, 'the review body is over RAW_BODY_CHARS');
   const res = await cp.kubectl(['create', '-f', '-'], inGroup(YAML.stringify(big), 'crd.projectcalico.org/v1'));
   t.equal(res.code, 0, res.stderr);
   t.match(res.stderr, /Warning: \[gnp-cluster-ip-needs-prednat\] patched spec\.preDNAT/);

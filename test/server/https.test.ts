@@ -2,6 +2,7 @@ import t from 'tap';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { AdmissionReview } from '../../src/admission/types.ts';
 import { buildWebhookApp, DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/app.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { fakeAdmit, makeCert, removeDir, review } from './helpers.ts';
@@ -79,4 +80,52 @@ t.test('over real HTTPS: certificate trusted, HTTP/1.1 keep-alive reuses one soc
   t.equal(bad.headers.connection, 'close');
   const after = await post(agent, port, '/mutate', JSON.stringify(review()));
   t.equal(after.status, 200);
+});
+
+t.test('over real HTTPS: a body written in pieces that split a UTF-8 character arrives whole, parsed or raw', async (t) => {
+  const cert = makeCert('webhook');
+  t.teardown(() => removeDir(cert.dir));
+  const seen: string[] = [];
+  const rawTexts: string[] = [];
+  const app = buildWebhookApp({
+    admit: (stage, request) => {
+      seen.push((request.object as { metadata: { annotations: { note: string } } }).metadata.annotations.note);
+      return fakeAdmit()(stage, request);
+    },
+    admitRaw: async (stage, text) => {
+      rawTexts.push(text);
+      const { request } = JSON.parse(text) as AdmissionReview;
+      return { uid: request.uid, decision: await fakeAdmit()(stage, request) };
+    },
+    auditLog: () => {},
+    metrics: createMetrics(),
+    https: { key: cert.key, cert: cert.cert },
+  });
+  t.teardown(() => app.close());
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const agent = new https.Agent({ keepAlive: false, ca: cert.cert });
+  t.teardown(() => agent.destroy());
+
+  const note = 'zürich € 😀 ';
+  for (const [name, repeat] of [['small (parsed here)', 10], ['large (raw, for the worker)', 9000]] as const) {
+    const payload = JSON.stringify(review((r) => (r.request.object.metadata.annotations = { note: note.repeat(repeat) })));
+    const bytes = Buffer.from(payload);
+    const cut = bytes.indexOf(Buffer.from('😀')) + 2; // inside the 4-byte character
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = https.request(
+        { agent, host: '127.0.0.1', port, path: '/validate', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': bytes.length } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.write(bytes.subarray(0, cut));
+      setTimeout(() => req.end(bytes.subarray(cut)), 20);
+    });
+    t.equal(status, 200, `${name}: answered`);
+    if (repeat === 10) t.same(seen, [note.repeat(10)], `${name}: the decision saw the text as sent`);
+    else t.same(rawTexts, [payload], `${name}: the worker gets the text as sent`);
+  }
 });

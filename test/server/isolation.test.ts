@@ -12,7 +12,7 @@ import type { AnalysisPoolOptions } from '../../src/server/analysis-pool.ts';
 import { buildWebhookApp } from '../../src/server/app.ts';
 import type { TimedAuditRecord } from '../../src/server/app.ts';
 import { isolatedAdmit, isolatedAdmitRaw } from '../../src/server/isolated-admit.ts';
-import { RAW_BODY_BYTES } from '../../src/server/json-body.ts';
+import { RAW_BODY_CHARS } from '../../src/server/json-body.ts';
 import type { Decide } from '../../src/admission/decide.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { syntheticCluster } from '../../bench/admit.ts';
@@ -135,20 +135,20 @@ function rawApp(p: Awaited<ReturnType<typeof pool>>, audits: TimedAuditRecord[] 
 }
 const post = (app: ReturnType<typeof buildWebhookApp>, payload: string) => app.inject({ method: 'POST', url: '/validate', headers: { 'content-type': 'application/json' }, payload });
 const withoutTime = ({ time: _t, durationMs: _d, ...rest }: TimedAuditRecord) => rest;
-/** A Service review carrying a large annotation, over RAW_BODY_BYTES. */
+/** A Service review carrying a large annotation, over RAW_BODY_CHARS. */
 const largeService = () =>
   review((r) => {
-    r.request.object.metadata.annotations = { note: 'x'.repeat(RAW_BODY_BYTES) };
+    r.request.object.metadata.annotations = { note: 'x'.repeat(RAW_BODY_CHARS) };
   });
 
-t.test('a body over RAW_BODY_BYTES is decided in the worker exactly as on the main thread, 400s included', async (t) => {
+t.test('a body over RAW_BODY_CHARS is decided in the worker exactly as on the main thread, 400s included', async (t) => {
   const p = await pool({ budgetMs: 30_000 });
   const rawAudits: TimedAuditRecord[] = [];
   const { app, counter } = rawApp(p, rawAudits);
   const mainAudits: TimedAuditRecord[] = [];
   const main = buildWebhookApp({ admit: full, auditLog: (r) => mainAudits.push(r), metrics: createMetrics(), logger: false });
   t.teardown(() => main.close());
-  const pad = 'x'.repeat(RAW_BODY_BYTES);
+  const pad = 'x'.repeat(RAW_BODY_CHARS);
   const envelope = (request: unknown) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request });
   const cases: Array<[string, string]> = [
     ['a 1,000-rule policy', envelope(policyReview(1000))],
@@ -159,7 +159,7 @@ t.test('a body over RAW_BODY_BYTES is decided in the worker exactly as on the ma
     ['no uid', JSON.stringify(review((r) => { delete r.request.uid; r.request.pad = pad; }))],
   ];
   for (const [name, body] of cases) {
-    t.ok(Buffer.byteLength(body) > RAW_BODY_BYTES, `${name}: over the threshold`);
+    t.ok(body.length > RAW_BODY_CHARS, `${name}: over the threshold`);
     const [raw, parsed] = [await post(app, body), await post(main, body)];
     t.equal(raw.statusCode, parsed.statusCode, `${name}: same status (${parsed.statusCode})`);
     t.same(raw.json(), parsed.json(), `${name}: same answer`);
