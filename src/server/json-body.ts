@@ -29,7 +29,10 @@ export const MAX_JSON_DEPTH = 100;
  *
  * The body arrives as text either way (`parseAs: 'string'`): Fastify decodes a body of one
  * chunk without copying it, where `parseAs: 'buffer'` copies every body into a new buffer,
- * outside V8's heap past 4 KB; a worker is handed the text (copied once, as a buffer would be).
+ * outside V8's heap past 4 KB. Measured per body on the main thread: 2.6 µs less for the bench's
+ * 2.8 KB Service, 5 µs less for its 10 KB policy; about 0.2 ms more for a 195 KiB policy that
+ * goes to the worker (decoding and cloning its text: 418–524 against 196–246 µs), against the
+ * ~8 ms its parse would cost here.
  */
 export const RAW_BODY_CHARS = 64 * 1024;
 
