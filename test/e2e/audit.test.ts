@@ -256,7 +256,9 @@ t.test('killing the leader moves the writes to the other process within the leas
   t.comment(`lease moved ${movedS.toFixed(2)} s after the kill (takeover attempt started ${attemptS.toFixed(2)} s after it; durationSeconds ${LEASE.durationSeconds}, retrySeconds ${LEASE.retrySeconds})`);
   t.ok(attemptS <= LEASE.durationSeconds + 0.1, `the survivor tried at the lease's expiry, within the lease duration of the kill (${attemptS.toFixed(2)} s; 0.1 s for its timer firing late)`);
   t.ok(movedS <= LEASE.durationSeconds + 0.5, `moved within the lease duration (${movedS.toFixed(2)} s; 0.5 s allowed for the takeover's GET and PUT round trip and this test's 50 ms polling)`);
-  t.match(survivorLog(), /audit lease acquired/);
+  // The survivor logs the takeover once its PUT has answered, which can be after this GET saw it.
+  await waitFor('the survivor to log the takeover', async () => /audit lease acquired/.test(survivorLog()), 5000);
+  t.pass('the survivor logged "audit lease acquired"');
   t.not(next, h);
   // Gone, or a zombie (exited, not yet reaped by whoever adopted it).
   const alive = async (pid: number) => {
